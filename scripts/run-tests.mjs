@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// Runs every test/**/*.test.ts file with Node's own test runner, TypeScript loaded by tsx.
+// Node 20's `--test` does not expand globs, so the files are found here.
+// Extra arguments are passed to the runner (e.g. `npm test -- --test-name-pattern=handoff`);
+// TEST_FILES=path1,path2 narrows the run to those files.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+function findTests(dir) {
+  const found = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) found.push(...findTests(path));
+    else if (name.endsWith('.test.ts')) found.push(path);
+  }
+  return found.sort();
+}
+
+const files = process.env.TEST_FILES ? process.env.TEST_FILES.split(',') : findTests('test');
+const args = ['--import', 'tsx', '--test', '--test-concurrency=2', ...process.argv.slice(2), ...files];
+const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
+process.exit(result.status ?? 1);

@@ -1,0 +1,51 @@
+/**
+ * Builds the Fastify application without listening, so tests drive it with `inject()` and the process
+ * start-up (server.ts) stays separate.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { parseJsonBody } from './json-body.js';
+import type { HandOff } from '../domain/handoff.js';
+import type { HandOffRecord, Scheduled } from '../store/store.js';
+import { installAuth } from './auth.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { handOffRoutes } from './routes/handoff.js';
+
+export interface AppDeps {
+  logger: FastifyBaseLogger;
+  /** The shared token, or null when authentication is off. */
+  authToken: string | null;
+  bodyLimitBytes: number;
+  now(): number;
+  /** The delay that applies to a hand-off (global today; by component with a policy file). */
+  delayFor(doc: HandOff): number;
+  /** Durably records one hand-off document (group-committed with its neighbours). */
+  recordHandOff(record: HandOffRecord): Promise<Scheduled[]>;
+  /** Whether the store can take hand-offs (the health check). */
+  ready(): Promise<boolean>;
+  onAccepted?(scheduled: Scheduled[]): void;
+}
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    // One log line per transition is the audit trail; a line per request would halve throughput.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.bodyLimitBytes,
+    // A half-sent request must not hold a connection forever.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  installAuth(app, {
+    token: deps.authToken,
+    isPublic: (req) => (req.method === 'GET' || req.method === 'HEAD') && req.url.split('?')[0] === '/delayed-termination',
+  });
+  handOffRoutes(app, deps);
+  return app;
+}

@@ -1,0 +1,144 @@
+/**
+ * Flags, environment variables and defaults become one validated, typed configuration, once, at start.
+ * Precedence: command-line flag, then `DDSRV_<NAME>`, then the default. Every error names the flag and the
+ * variable, and the CLI turns it into exit code 2.
+ */
+import { readFileSync } from 'node:fs';
+import type { Level } from 'pino';
+import { DEFAULT_AWS_OPTIONS, type AwsOptions } from './aws/clients.js';
+import { DurationError, parseDuration } from './domain/duration.js';
+import { ListenError, parseListen, type ListenAddress } from './domain/listen.js';
+import { parseSize, SizeError } from './domain/size.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './worker/backoff.js';
+
+export class ConfigError extends Error {}
+
+/** What commander hands over: strings and booleans, all optional. */
+export interface ServeFlags {
+  listen?: string;
+  delay?: string;
+  database?: string;
+  config?: string;
+  authToken?: string;
+  authTokenFile?: string;
+  allowUnauthenticated?: boolean;
+  dryRun?: boolean;
+  logLevel?: string;
+  bodyLimit?: string;
+  lease?: string;
+  pollInterval?: string;
+  maxAttempts?: string;
+  retryBase?: string;
+}
+
+export interface ServeConfig {
+  listen: ListenAddress;
+  delayMs: number;
+  database: string;
+  policyFile: string | null;
+  authToken: string | null;
+  allowUnauthenticated: boolean;
+  dryRun: boolean;
+  logLevel: Level;
+  bodyLimitBytes: number;
+  worker: { leaseMs: number; pollMs: number; claimLimit: number; retry: RetryPolicy };
+  aws: AwsOptions;
+}
+
+export const DEFAULTS = {
+  listen: '127.0.0.1:8000',
+  delay: '10s',
+  database: 'ddsrv.db',
+  logLevel: 'info',
+  bodyLimit: '1MiB',
+  lease: '30s',
+  pollInterval: '1s',
+  maxAttempts: String(DEFAULT_RETRY.maxAttempts),
+  retryBase: '2s',
+} as const;
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** `--log-level` <-> `DDSRV_LOG_LEVEL`. */
+export const envName = (flag: string) => `DDSRV_${flag.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+const flagName = (flag: string) => `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeConfig {
+  const pick = <K extends keyof ServeFlags>(name: K): string | undefined => {
+    const fromFlag = flags[name];
+    if (typeof fromFlag === 'string') return fromFlag;
+    const fromEnv = env[envName(name)];
+    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+  };
+  const bool = (name: 'allowUnauthenticated' | 'dryRun'): boolean => {
+    if (flags[name] === true) return true;
+    const raw = env[envName(name)];
+    if (raw === undefined || raw === '') return false;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    throw new ConfigError(`${envName(name)}: '${raw}' is not a boolean (use true or false)`);
+  };
+  const parse = <T>(name: keyof ServeFlags, fallback: string, parser: (s: string) => T): T => {
+    const raw = pick(name) ?? fallback;
+    try {
+      return parser(raw);
+    } catch (err) {
+      if (err instanceof DurationError || err instanceof ListenError || err instanceof SizeError || err instanceof ConfigError) {
+        throw new ConfigError(`${flagName(name)} (or ${envName(name)}): ${err.message}`);
+      }
+      throw err;
+    }
+  };
+  const positiveInt = (s: string) => {
+    if (!/^\d+$/.test(s) || Number(s) < 1) throw new ConfigError(`'${s}' is not a positive whole number`);
+    return Number(s);
+  };
+  const positiveDuration = (s: string) => {
+    const ms = parseDuration(s);
+    if (ms <= 0) throw new ConfigError(`'${s}' must be longer than zero`);
+    return ms;
+  };
+
+  const logLevel = pick('logLevel') ?? DEFAULTS.logLevel;
+  if (!LEVELS.includes(logLevel)) {
+    throw new ConfigError(`--log-level (or DDSRV_LOG_LEVEL): '${logLevel}' is not one of ${LEVELS.join(', ')}`);
+  }
+
+  const tokenFile = pick('authTokenFile');
+  let authToken = pick('authToken') ?? null;
+  if (tokenFile !== undefined) {
+    if (authToken !== null) throw new ConfigError('give --auth-token or --auth-token-file, not both');
+    try {
+      authToken = readFileSync(tokenFile, 'utf8').trim();
+    } catch (err) {
+      throw new ConfigError(`--auth-token-file (or DDSRV_AUTH_TOKEN_FILE): cannot read '${tokenFile}': ${(err as Error).message}`);
+    }
+  }
+  if (authToken !== null && authToken.length < 16) {
+    throw new ConfigError('--auth-token (or DDSRV_AUTH_TOKEN): use at least 16 characters (e.g. `openssl rand -hex 32`)');
+  }
+
+  const leaseMs = parse('lease', DEFAULTS.lease, positiveDuration);
+  return {
+    listen: parse('listen', DEFAULTS.listen, parseListen),
+    delayMs: parse('delay', DEFAULTS.delay, parseDuration),
+    database: pick('database') ?? DEFAULTS.database,
+    policyFile: pick('config') ?? null,
+    authToken,
+    allowUnauthenticated: bool('allowUnauthenticated'),
+    dryRun: bool('dryRun'),
+    logLevel: logLevel as Level,
+    bodyLimitBytes: parse('bodyLimit', DEFAULTS.bodyLimit, parseSize),
+    worker: {
+      leaseMs,
+      pollMs: parse('pollInterval', DEFAULTS.pollInterval, positiveDuration),
+      claimLimit: 2000,
+      retry: {
+        ...DEFAULT_RETRY,
+        baseMs: parse('retryBase', DEFAULTS.retryBase, positiveDuration),
+        maxAttempts: parse('maxAttempts', DEFAULTS.maxAttempts, positiveInt),
+      },
+    },
+    aws: DEFAULT_AWS_OPTIONS,
+  };
+}

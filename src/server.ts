@@ -1,0 +1,122 @@
+/**
+ * Starts the process: open and migrate the store, build the app, start the worker, listen; and on SIGTERM
+ * or SIGINT stop in order: stop accepting, finish in-flight hand-offs, let in-flight AWS calls finish,
+ * release leases, close the database.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp } from './api/app.js';
+import { AwsClients } from './aws/clients.js';
+import type { ServeConfig } from './config.js';
+import { formatDuration } from './domain/duration.js';
+import { isLoopback } from './domain/listen.js';
+import { connect } from './store/connect.js';
+import { GroupCommit } from './store/group-commit.js';
+import { migrateToLatest } from './store/migrate.js';
+import { TerminationStore, type HandOffRecord, type Scheduled } from './store/store.js';
+import { Worker } from './worker/loop.js';
+import { terminateStep } from './worker/steps/terminate.js';
+
+export class StartupError extends Error {}
+
+export interface Service {
+  app: FastifyInstance;
+  store: TerminationStore;
+  worker: Worker;
+  /** Stops everything in order; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+export interface RunningServer extends Service {
+  /** `http://host:port` actually bound (useful with port 0). */
+  url: string;
+}
+
+/** Refuses configurations that would expose the service to anyone who can reach it. */
+function checkExposure(config: ServeConfig, log: Logger): void {
+  if (config.authToken !== null || isLoopback(config.listen.host)) return;
+  if (!config.allowUnauthenticated) {
+    throw new StartupError(
+      `refusing to listen on ${config.listen.host} without authentication: anyone who reaches it could terminate instances. ` +
+        'Set a token with --auth-token-file FILE, --auth-token TOKEN or DDSRV_AUTH_TOKEN (e.g. `openssl rand -hex 32`), ' +
+        'or pass --allow-unauthenticated if a network boundary already protects it',
+    );
+  }
+  log.warn({ listen: config.listen }, 'serving WITHOUT authentication on a non-loopback address (--allow-unauthenticated)');
+}
+
+/** Opens the store and wires the app and the worker, without listening or starting the worker. */
+export async function createService(config: ServeConfig, log: Logger): Promise<Service> {
+  const connection = await connect(config.database);
+  const store = new TerminationStore(connection.db, connection.engine);
+  try {
+    const applied = await migrateToLatest(connection.db, connection.engine);
+    if (applied.length > 0) log.info({ applied }, 'database migrated');
+    if (connection.engine === 'sqlite') {
+      // The file is locked to this process, so every lease in it belonged to a process that is gone.
+      const released = await store.releaseAllLeases(Date.now());
+      if (released > 0) log.info({ released }, 'took back work leased by a previous run');
+    }
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+
+  const committer = new GroupCommit<HandOffRecord, Scheduled[]>((records) => store.recordHandOffs(records, Date.now()));
+  const clients = new AwsClients(config.aws);
+  const worker = new Worker(
+    store,
+    [terminateStep({ clients, dryRun: config.dryRun })],
+    { ...config.worker, now: Date.now },
+    log.child({ component: 'worker' }),
+  );
+  const app = buildApp({
+    logger: log,
+    authToken: config.authToken,
+    bodyLimitBytes: config.bodyLimitBytes,
+    now: Date.now,
+    delayFor: () => config.delayMs,
+    recordHandOff: (record) => committer.submit(record),
+    ready: async () => true,
+    onAccepted: (scheduled) => {
+      for (const s of scheduled) {
+        if (!s.duplicate) log.info({ id: s.id, instance_id: s.instance_id, region: s.region, state: 'pending', event: 'accepted', due_at: new Date(s.due_at).toISOString() }, 'transition');
+      }
+      wakeWorkerFor(worker, scheduled, config.worker.pollMs);
+    },
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      log.info('shutting down: no new hand-offs; finishing in-flight work');
+      await app.close();
+      await committer.drain();
+      await worker.stop();
+      clients.destroy();
+      await store.close();
+      log.info('stopped');
+    })());
+  return { app, store, worker, close };
+}
+
+/** A hand-off due before the worker's next regular look wakes it on time (e.g. with --delay 0). */
+function wakeWorkerFor(worker: Worker, scheduled: Scheduled[], pollMs: number): void {
+  const soonest = Math.min(...scheduled.map((s) => s.due_at)) - Date.now();
+  if (soonest < pollMs) setTimeout(() => worker.poke(), Math.max(0, soonest)).unref();
+}
+
+export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
+  checkExposure(config, log);
+  const service = await createService(config, log);
+  let url: string;
+  try {
+    url = await service.app.listen({ host: config.listen.host, port: config.listen.port });
+  } catch (err) {
+    await service.close();
+    throw new StartupError(`cannot listen on ${config.listen.host}:${config.listen.port}: ${(err as Error).message}`);
+  }
+  service.worker.start();
+  log.info({ url, delay: formatDuration(config.delayMs), dry_run: config.dryRun, auth: config.authToken !== null }, 'ddsrv ready');
+  return { ...service, url };
+}

@@ -1,0 +1,53 @@
+/**
+ * Opens the database named by `--database` and returns a Kysely instance for it.
+ *
+ * SQLite (the default) runs in WAL mode with `synchronous=FULL`: a commit returns only after the WAL is
+ * fsynced, so an acknowledged hand-off survives a process crash and a power loss (on storage that honours
+ * fsync). `locking_mode=EXCLUSIVE` keeps a second process off the file: a SQLite database belongs to one
+ * server, which is why that server may release every lease it finds at start-up.
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { Engine } from './engine.js';
+import type { Database } from './schema.js';
+
+export interface Connection {
+  db: Kysely<Database>;
+  engine: Engine;
+  /** Where it is, with any password removed, for logs. */
+  description: string;
+}
+
+export class DatabaseUrlError extends Error {}
+
+export function engineOf(url: string): Engine {
+  return /^postgres(ql)?:\/\//i.test(url) ? 'postgres' : 'sqlite';
+}
+
+/** `sqlite:///abs/path`, `sqlite:relative/path`, `file:path` or a plain path. */
+export function sqlitePath(url: string): string {
+  const path = url.replace(/^sqlite:(\/\/)?/i, '').replace(/^file:(\/\/)?/i, '');
+  if (path.length === 0) throw new DatabaseUrlError(`'${url}' names no database file`);
+  return path;
+}
+
+export async function connect(url: string): Promise<Connection> {
+  const engine = engineOf(url);
+  if (engine === 'postgres') {
+    throw new DatabaseUrlError('PostgreSQL support is not built yet; use an SQLite file path');
+  }
+  const path = sqlitePath(url);
+  const sqlite = new BetterSqlite3(path, { timeout: 2000 });
+  sqlite.pragma('locking_mode = EXCLUSIVE');
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  // Take the exclusive lock now, so a second server on the same file fails at start, not later.
+  try {
+    sqlite.exec('BEGIN IMMEDIATE; COMMIT;');
+  } catch (err) {
+    sqlite.close();
+    throw new DatabaseUrlError(`cannot lock ${path}: another process (a second ddsrv?) is using it (${(err as Error).message})`);
+  }
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), engine, description: path };
+}

@@ -1,0 +1,16 @@
+/**
+ * Every migration, in order. Imported statically (not read from a folder at run time) so the compiled
+ * package carries them and a newcomer sees the list in one place. Never edit a released migration: add
+ * the next number.
+ */
+import type { Kysely } from 'kysely';
+import type { Engine } from '../engine.js';
+import * as m001 from './001_initial.js';
+
+export interface EngineMigration {
+  up(db: Kysely<unknown>, engine: Engine): Promise<void>;
+}
+
+export const MIGRATIONS: Record<string, EngineMigration> = {
+  '001_initial': m001,
+};

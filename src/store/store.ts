@@ -1,0 +1,332 @@
+/**
+ * The narrow interface between the service and its database. The HTTP layer records hand-offs, the
+ * worker claims and settles work, the operator views read. Every worker update is filtered on the lease
+ * owner, so a worker whose lease ran out (and whose rows another worker took) cannot overwrite them.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Engine } from './engine.js';
+import type { Database, HistoryRow, NewTerminationRow, TerminationRow } from './schema.js';
+
+/** One hand-off document as the store records it: one row per instance id. */
+export interface HandOffRecord {
+  region: string;
+  instanceIds: string[];
+  ipAddress: string | null;
+  project: string | null;
+  component: string | null;
+  userData: string | null;
+  requestedBy: string | null;
+  sourceIp: string | null;
+  userAgent: string | null;
+  dueAt: number;
+  firstStep: string;
+  /** When the worker should first look at it (the due time when nothing happens before it). */
+  firstAttemptAt: number;
+}
+
+export interface Scheduled {
+  id: number;
+  instance_id: string;
+  region: string;
+  state: string;
+  due_at: number;
+  /** True when the instance was already scheduled and this hand-off changed nothing. */
+  duplicate: boolean;
+}
+
+/** What the worker decided for one claimed row. */
+export interface Outcome {
+  id: number;
+  state: string;
+  step: string;
+  /** Null when the state is final. */
+  nextAttemptAt: number | null;
+  attempts: 'reset' | 'increment' | 'keep';
+  reason: string | null;
+  /** History entry: what happened and why. */
+  event: string;
+  detail: string | null;
+}
+
+export interface ListFilter {
+  state?: string;
+  instanceId?: string;
+  project?: string;
+  component?: string;
+  /** Only rows with an id below this (the previous page's last id). */
+  beforeId?: number;
+  limit: number;
+}
+
+const INSERT_CHUNK = 500; // rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits
+const UPDATE_CHUNK = 900;
+
+const chunks = <T>(items: T[], size: number): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+};
+const key = (region: string, instanceId: string) => `${region}/${instanceId}`;
+
+export class TerminationStore {
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly engine: Engine,
+  ) {}
+
+  /**
+   * Records many hand-off documents in one transaction (one disk flush), returning for each document the
+   * termination of each of its instances, new or already scheduled.
+   */
+  async recordHandOffs(docs: HandOffRecord[], now: number): Promise<Scheduled[][]> {
+    return this.db.transaction().execute(async (trx) => {
+      const rows: NewTerminationRow[] = [];
+      for (const doc of docs) {
+        for (const instanceId of doc.instanceIds) {
+          rows.push({
+            instance_id: instanceId,
+            region: doc.region,
+            state: 'pending',
+            step: doc.firstStep,
+            due_at: doc.dueAt,
+            next_attempt_at: doc.firstAttemptAt,
+            lease_owner: null,
+            attempts: 0,
+            reason: null,
+            project: doc.project,
+            component: doc.component,
+            ip_address: doc.ipAddress,
+            user_data: doc.userData,
+            requested_by: doc.requestedBy,
+            source_ip: doc.sourceIp,
+            user_agent: doc.userAgent,
+            created_at: now,
+            updated_at: now,
+          });
+        }
+      }
+      const found = new Map<string, Scheduled>();
+      for (const chunk of chunks(rows, INSERT_CHUNK)) {
+        const inserted = await trx
+          .insertInto('terminations')
+          .values(chunk)
+          .onConflict((oc) => oc.doNothing())
+          .returning(['id', 'instance_id', 'region', 'state', 'due_at'])
+          .execute();
+        for (const r of inserted) found.set(key(r.region, r.instance_id), { ...r, duplicate: false });
+      }
+      const missing = rows.filter((r) => !found.has(key(r.region, r.instance_id)));
+      if (missing.length > 0) {
+        for (const r of await this.liveRows(trx, missing)) found.set(key(r.region, r.instance_id), { ...r, duplicate: true });
+      }
+      return docs.map((doc) =>
+        doc.instanceIds.map((id) => {
+          const scheduled = found.get(key(doc.region, id));
+          // Only possible if a live row turned final between our insert and select (PostgreSQL, read
+          // committed): fail the batch; the caller answers 503 and the client retries.
+          if (!scheduled) throw new Error(`could not record ${doc.region}/${id}: its previous termination changed concurrently`);
+          return scheduled;
+        }),
+      );
+    });
+  }
+
+  private async liveRows(trx: Transaction<Database>, wanted: NewTerminationRow[]) {
+    const byRegion = new Map<string, string[]>();
+    for (const r of wanted) {
+      const ids = byRegion.get(r.region);
+      if (ids) ids.push(r.instance_id);
+      else byRegion.set(r.region, [r.instance_id]);
+    }
+    const out = [];
+    for (const [region, ids] of byRegion) {
+      for (const chunk of chunks([...new Set(ids)], UPDATE_CHUNK)) {
+        out.push(
+          ...(await trx
+            .selectFrom('terminations')
+            .select(['id', 'instance_id', 'region', 'state', 'due_at'])
+            .where('region', '=', region)
+            .where('instance_id', 'in', chunk)
+            .where('next_attempt_at', 'is not', null)
+            .execute()),
+        );
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Claims up to `limit` due rows for `owner` until `now + leaseMs`. On PostgreSQL, `SKIP LOCKED` lets
+   * replicas claim side by side without waiting on each other's rows.
+   */
+  async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<TerminationRow[]> {
+    let due = this.db
+      .selectFrom('terminations')
+      .select('id')
+      .where('next_attempt_at', '<=', now)
+      .orderBy('next_attempt_at')
+      .limit(limit);
+    if (this.engine === 'postgres') due = due.forUpdate().skipLocked();
+    return this.db
+      .updateTable('terminations')
+      .set({ lease_owner: owner, next_attempt_at: now + leaseMs, updated_at: now })
+      .where('id', 'in', due)
+      .returningAll()
+      .execute();
+  }
+
+  /** Keeps rows a long step is still working on from being taken over. */
+  async extendLeases(owner: string, ids: number[], until: number): Promise<void> {
+    for (const chunk of chunks(ids, UPDATE_CHUNK)) {
+      await this.db
+        .updateTable('terminations')
+        .set({ next_attempt_at: until })
+        .where('lease_owner', '=', owner)
+        .where('id', 'in', chunk)
+        .execute();
+    }
+  }
+
+  /**
+   * Moves claimed rows to a new state under the owner's lease, before an irreversible call, so that a
+   * concurrent cancel and the call cannot both win. Returns the ids still held.
+   */
+  async enterState(owner: string, ids: number[], state: string, event: string, now: number): Promise<number[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const held: number[] = [];
+      for (const chunk of chunks(ids, UPDATE_CHUNK)) {
+        const rows = await trx
+          .updateTable('terminations')
+          .set({ state, updated_at: now })
+          .where('lease_owner', '=', owner)
+          .where('id', 'in', chunk)
+          .returning('id')
+          .execute();
+        held.push(...rows.map((r) => r.id));
+      }
+      await this.insertHistory(trx, held.map((id) => ({ termination_id: id, at: now, state, step: null, event, detail: null })));
+      return held;
+    });
+  }
+
+  /**
+   * Settles the worker's decisions in one transaction and releases the lease on those rows. Rows whose
+   * lease the owner lost are left alone. Returns the ids that were settled.
+   */
+  async applyOutcomes(owner: string, outcomes: Outcome[], now: number): Promise<number[]> {
+    if (outcomes.length === 0) return [];
+    // Rows with the same decision (typically a whole batch) share one UPDATE.
+    const groups = new Map<string, Outcome[]>();
+    for (const o of outcomes) {
+      const k = JSON.stringify([o.state, o.step, o.nextAttemptAt, o.attempts, o.reason]);
+      const group = groups.get(k);
+      if (group) group.push(o);
+      else groups.set(k, [o]);
+    }
+    return this.db.transaction().execute(async (trx) => {
+      const settled = new Set<number>();
+      for (const group of groups.values()) {
+        const first = group[0]!;
+        for (const chunk of chunks(group.map((o) => o.id), UPDATE_CHUNK)) {
+          const rows = await trx
+            .updateTable('terminations')
+            .set({
+              state: first.state,
+              step: first.step,
+              next_attempt_at: first.nextAttemptAt,
+              lease_owner: null,
+              reason: first.reason,
+              updated_at: now,
+              attempts: first.attempts === 'reset' ? 0 : first.attempts === 'increment' ? sql<number>`attempts + 1` : sql<number>`attempts`,
+            })
+            .where('lease_owner', '=', owner)
+            .where('id', 'in', chunk)
+            .returning('id')
+            .execute();
+          for (const r of rows) settled.add(r.id);
+        }
+      }
+      await this.insertHistory(
+        trx,
+        outcomes
+          .filter((o) => settled.has(o.id))
+          .map((o) => ({ termination_id: o.id, at: now, state: o.state, step: o.step, event: o.event, detail: o.detail })),
+      );
+      return [...settled];
+    });
+  }
+
+  /** Gives back every row `owner` holds (graceful shutdown): they are due again at once. */
+  async releaseLeases(owner: string, now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('terminations')
+      .set({ lease_owner: null, next_attempt_at: now, updated_at: now })
+      .where('lease_owner', '=', owner)
+      .where('next_attempt_at', 'is not', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  /**
+   * Releases every lease. Only for an engine with a single server (SQLite, locked exclusively): at start
+   * every lease in the file was held by a process that is gone.
+   */
+  async releaseAllLeases(now: number): Promise<number> {
+    const result = await this.db
+      .updateTable('terminations')
+      .set({ lease_owner: null, next_attempt_at: now, updated_at: now })
+      .where('lease_owner', 'is not', null)
+      .where('next_attempt_at', 'is not', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  async get(id: number): Promise<TerminationRow | undefined> {
+    return this.db.selectFrom('terminations').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async history(id: number): Promise<HistoryRow[]> {
+    return this.db.selectFrom('termination_history').selectAll().where('termination_id', '=', id).orderBy('id').execute();
+  }
+
+  /** Newest first, keyset-paged by id (no OFFSET scans). */
+  async list(filter: ListFilter): Promise<TerminationRow[]> {
+    let q = this.db.selectFrom('terminations').selectAll().orderBy('id', 'desc').limit(filter.limit);
+    if (filter.state !== undefined) q = q.where('state', '=', filter.state);
+    if (filter.instanceId !== undefined) q = q.where('instance_id', '=', filter.instanceId);
+    if (filter.project !== undefined) q = q.where('project', '=', filter.project);
+    if (filter.component !== undefined) q = q.where('component', '=', filter.component);
+    if (filter.beforeId !== undefined) q = q.where('id', '<', filter.beforeId);
+    return q.execute();
+  }
+
+  /** Live (not final) terminations. */
+  async countLive(): Promise<number> {
+    const row = await this.db
+      .selectFrom('terminations')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('next_attempt_at', 'is not', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** The earliest moment any live row wants the worker, to sleep until then. */
+  async nextWake(): Promise<number | null> {
+    const row = await this.db
+      .selectFrom('terminations')
+      .select('next_attempt_at')
+      .where('next_attempt_at', 'is not', null)
+      .orderBy('next_attempt_at')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.next_attempt_at ?? null;
+  }
+
+  private async insertHistory(trx: Transaction<Database>, rows: Omit<HistoryRow, 'id'>[]): Promise<void> {
+    for (const chunk of chunks(rows, INSERT_CHUNK)) await trx.insertInto('termination_history').values(chunk).execute();
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

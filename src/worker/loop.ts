@@ -1,0 +1,198 @@
+/**
+ * The worker: claims due terminations under a lease, runs each row's current step, and settles the
+ * results with one retry policy. It has no SQL of its own (the store does that) and no AWS calls (the
+ * steps do that). Lifecycle: created -> running -> stopping -> stopped; `stop()` wakes the sleep at once,
+ * lets the current batch finish its AWS calls, then gives back every lease it still holds.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { TerminationRow } from '../store/schema.js';
+import type { Outcome, TerminationStore } from '../store/store.js';
+import { backoffMs, exhausted, type RetryPolicy } from './backoff.js';
+import type { Step, StepResult } from './steps/step.js';
+
+export interface WorkerOptions {
+  leaseMs: number;
+  /** Longest sleep between looks at the schedule. */
+  pollMs: number;
+  /** Rows claimed per round. */
+  claimLimit: number;
+  retry: RetryPolicy;
+  now?: () => number;
+  random?: () => number;
+  /** Called for every settled outcome (metrics, notifications). */
+  onOutcome?: (row: TerminationRow, outcome: Outcome) => void;
+}
+
+export type WorkerState = 'created' | 'running' | 'stopping' | 'stopped';
+
+export class Worker {
+  readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  state: WorkerState = 'created';
+  private readonly steps = new Map<string, Step>();
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  lastRoundAt: number | null = null;
+  lastError: string | null = null;
+
+  constructor(
+    private readonly store: TerminationStore,
+    steps: Step[],
+    private readonly options: WorkerOptions,
+    private readonly log: Logger,
+  ) {
+    for (const s of steps) this.steps.set(s.name, s);
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+  }
+
+  start(): void {
+    if (this.state !== 'created') throw new Error(`worker already ${this.state}`);
+    this.state = 'running';
+    this.loop = this.run();
+  }
+
+  /** Wakes the worker early (a hand-off due sooner than its sleep, an expedite). */
+  poke(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'created') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopping';
+    this.poke();
+    await this.loop;
+    const released = await this.store.releaseLeases(this.owner, this.now());
+    if (released > 0) this.log.info({ released }, 'released leases');
+    this.state = 'stopped';
+  }
+
+  snapshot() {
+    return { owner: this.owner, state: this.state, lastRoundAt: this.lastRoundAt, lastError: this.lastError };
+  }
+
+  private async run(): Promise<void> {
+    while (this.state === 'running') {
+      let worked = 0;
+      try {
+        worked = await this.round();
+        this.lastError = null;
+      } catch (err) {
+        // The database may be briefly unreachable: log, wait, go on. Leases keep the work safe.
+        this.lastError = (err as Error).message;
+        this.log.error({ err }, 'worker round failed');
+      }
+      if (this.state !== 'running') break;
+      if (worked === 0) await this.sleep(await this.sleepMs());
+    }
+  }
+
+  private async sleepMs(): Promise<number> {
+    try {
+      const next = await this.store.nextWake();
+      if (next === null) return this.options.pollMs;
+      return Math.max(0, Math.min(this.options.pollMs, next - this.now()));
+    } catch {
+      return this.options.pollMs;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  /** One claim-run-settle round; returns how many rows it handled. */
+  private async round(): Promise<number> {
+    const now = this.now();
+    this.lastRoundAt = now;
+    const rows = await this.store.claimDue(this.owner, now, this.options.leaseMs, this.options.claimLimit);
+    if (rows.length === 0) return 0;
+    const heartbeat = setInterval(() => {
+      this.store.extendLeases(this.owner, rows.map((r) => r.id), this.now() + this.options.leaseMs).catch((err) => {
+        this.log.warn({ err }, 'could not extend leases');
+      });
+    }, Math.max(100, Math.floor(this.options.leaseMs / 3)));
+    try {
+      const byStep = new Map<string, TerminationRow[]>();
+      for (const r of rows) {
+        const list = byStep.get(r.step);
+        if (list) list.push(r);
+        else byStep.set(r.step, [r]);
+      }
+      await Promise.all([...byStep].map(([name, stepRows]) => this.runStep(name, stepRows)));
+    } finally {
+      clearInterval(heartbeat);
+    }
+    return rows.length;
+  }
+
+  private async runStep(name: string, rows: TerminationRow[]): Promise<void> {
+    const step = this.steps.get(name);
+    let results: Map<number, StepResult>;
+    if (!step) {
+      results = new Map(rows.map((r) => [r.id, { kind: 'final', state: 'failed', event: 'unknown_step', detail: `no step named '${name}' in this version` }]));
+    } else {
+      try {
+        results = await step.run(rows, { owner: this.owner, store: this.store, log: this.log, now: this.now });
+      } catch (err) {
+        // A step that throws is a bug or an outage: every row retries under the same policy.
+        this.log.error({ err, step: name }, 'step failed');
+        const reason = `${name}: ${(err as Error).message}`;
+        results = new Map(rows.map((r) => [r.id, { kind: 'retry', event: `${name}.error`, reason }]));
+      }
+    }
+    // One random number per step and round, so rows that failed together retry together (one batch).
+    const jitter = this.random();
+    const now = this.now();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const outcomes: Outcome[] = [];
+    for (const [id, result] of results) {
+      const row = byId.get(id);
+      if (row) outcomes.push(this.toOutcome(row, result, now, jitter));
+    }
+    const settled = new Set(await this.store.applyOutcomes(this.owner, outcomes, now));
+    for (const o of outcomes) {
+      const row = byId.get(o.id)!;
+      if (!settled.has(o.id)) {
+        this.log.warn({ id: o.id, instance_id: row.instance_id }, 'lease lost before the result was recorded; another worker has the row');
+        continue;
+      }
+      this.log.info(
+        { id: o.id, instance_id: row.instance_id, region: row.region, state: o.state, step: o.step, event: o.event, reason: o.reason ?? undefined },
+        'transition',
+      );
+      this.options.onOutcome?.(row, o);
+    }
+  }
+
+  private toOutcome(row: TerminationRow, result: StepResult, now: number, jitter: number): Outcome {
+    const base = { id: row.id };
+    switch (result.kind) {
+      case 'advance':
+        return { ...base, state: result.state, step: result.step, nextAttemptAt: result.at, attempts: 'reset', reason: null, event: result.event, detail: result.detail };
+      case 'final':
+        return { ...base, state: result.state, step: row.step, nextAttemptAt: null, attempts: 'keep', reason: result.detail, event: result.event, detail: result.detail };
+      case 'retry': {
+        const failures = row.attempts + 1;
+        if (exhausted(this.options.retry, failures)) {
+          const reason = `gave up after ${failures} attempts: ${result.reason}`;
+          return { ...base, state: 'failed', step: row.step, nextAttemptAt: null, attempts: 'increment', reason, event: `${row.step}.gave_up`, detail: reason };
+        }
+        const at = now + backoffMs(this.options.retry, failures, jitter);
+        return { ...base, state: result.state ?? row.state, step: row.step, nextAttemptAt: at, attempts: 'increment', reason: result.reason, event: result.event, detail: `${result.reason}; attempt ${failures + 1} at ${new Date(at).toISOString()}` };
+      }
+    }
+  }
+}

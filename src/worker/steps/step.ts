@@ -1,0 +1,26 @@
+/** What every pipeline step looks like to the worker loop. */
+import type { Logger } from 'pino';
+import type { TerminationRow } from '../../store/schema.js';
+import type { TerminationStore } from '../../store/store.js';
+import type { FinalState } from '../../domain/states.js';
+
+export type StepResult =
+  /** The step is done; continue with `step` in `state` from `at` (ms epoch). */
+  | { kind: 'advance'; state: string; step: string; at: number; event: string; detail: string | null }
+  /** The termination is over. */
+  | { kind: 'final'; state: FinalState; event: string; detail: string }
+  /** Try the same step again later, under the shared retry policy, in `state` (default: unchanged). */
+  | { kind: 'retry'; event: string; reason: string; state?: string };
+
+export interface StepContext {
+  owner: string;
+  store: TerminationStore;
+  log: Logger;
+  now(): number;
+}
+
+export interface Step {
+  readonly name: string;
+  /** Runs the step for rows it holds; one result for each row id. */
+  run(rows: TerminationRow[], ctx: StepContext): Promise<Map<number, StepResult>>;
+}
