@@ -29,6 +29,8 @@ export class AwsClients {
       requestHandler: new NodeHttpHandler({
         connectionTimeout: this.options.connectTimeoutMs,
         requestTimeout: this.options.requestTimeoutMs,
+        // Without this the SDK only logs a warning and waits on a stalled socket for 15 minutes.
+        throwOnRequestTimeout: true,
       }),
     };
   }

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveServeConfig, type ServeFlags } from '../../src/config.js';
+import { resolveServeConfig, type ServeConfig, type ServeFlags } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createService, type Service } from '../../src/server.js';
 
@@ -11,10 +11,12 @@ export interface TestService extends Service {
   dbPath: string;
 }
 
-export async function testService(flags: ServeFlags = {}): Promise<TestService> {
+/** `adjust` may change what flags cannot reach (SDK timeouts and attempts). */
+export async function testService(flags: ServeFlags = {}, adjust?: (config: ServeConfig) => void): Promise<TestService> {
   const dir = mkdtempSync(join(tmpdir(), 'ddsrv-test-'));
   const dbPath = join(dir, 'ddsrv.db');
   const config = resolveServeConfig({ database: dbPath, logLevel: 'silent', ...flags }, {});
+  adjust?.(config);
   const service = await createService(config, createLogger('silent'));
   return {
     ...service,

@@ -1,0 +1,148 @@
+/**
+ * The worker against a real moto_server, through the fault-injecting proxy: batching, isolation of bad
+ * ids, confirmation of "not found", retries through throttling, 5xx, dropped connections and stalls.
+ */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { instanceStates, launchInstances } from '../helpers/ec2-fixtures.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { awsTestEnv, motoSkip, startMoto, type Moto } from '../helpers/moto.js';
+import { json, testService, type TestService } from '../helpers/service.js';
+
+const REGION = 'us-east-1';
+const skip = motoSkip();
+
+describe('terminate step against moto', { skip }, () => {
+  let moto: Moto;
+  let proxy: FaultProxy;
+  before(async () => {
+    moto = (await startMoto())!;
+    proxy = await startFaultProxy(moto.endpoint);
+    Object.assign(process.env, awsTestEnv(proxy.url));
+  });
+  after(async () => {
+    await proxy?.stop();
+    await moto?.stop();
+  });
+  beforeEach(() => {
+    proxy.requests.length = 0;
+  });
+
+  /** A service whose worker retries fast, with the SDK's own retries off so the worker's are tested. */
+  async function service(flags: Parameters<typeof testService>[0] = {}): Promise<TestService> {
+    const svc = await testService({ delay: '0', pollInterval: '50ms', retryBase: '50ms', maxAttempts: '6', ...flags }, (c) => {
+      c.aws = { maxAttempts: 1, connectTimeoutMs: 1000, requestTimeoutMs: 1500 };
+    });
+    svc.worker.start();
+    return svc;
+  }
+
+  async function handOff(svc: TestService, ids: string[]): Promise<number[]> {
+    const res = await svc.app.inject({ method: 'POST', url: '/delayed-termination', headers: json, payload: { ec2_instance_ids: ids, ec2_region: REGION } });
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json().terminations.map((t: { id: number }) => t.id);
+  }
+
+  async function waitFinal(svc: TestService, ids: number[], timeoutMs = 20_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rows = await Promise.all(ids.map((id) => svc.store.get(id)));
+      if (rows.every((r) => r && r.next_attempt_at === null)) return rows.map((r) => r!);
+      if (Date.now() > deadline) throw new Error(`not final in time: ${JSON.stringify(rows.map((r) => [r?.id, r?.state, r?.reason]))}`);
+      await sleep(50);
+    }
+  }
+
+  test('handed-off instances are terminated in one call, with their history', async () => {
+    const svc = await service();
+    try {
+      const instances = await launchInstances(moto.endpoint, REGION, 5);
+      const ids = await handOff(svc, instances);
+      const rows = await waitFinal(svc, ids);
+      assert.deepEqual(rows.map((r) => r.state), Array(5).fill('terminated'));
+      const states = await instanceStates(moto.endpoint, REGION, instances);
+      assert.ok(Object.values(states).every((s) => s === 'terminated' || s === 'shutting-down'), JSON.stringify(states));
+      assert.equal(proxy.count('TerminateInstances'), 1);
+      const history = await svc.store.history(ids[0]!);
+      assert.deepEqual(history.map((h) => h.event), ['terminate.started', 'terminate.ok']);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  test('a protected instance and an unknown id do not hold back the rest of the batch', async () => {
+    const svc = await service();
+    try {
+      const good = await launchInstances(moto.endpoint, REGION, 20);
+      const [guarded] = await launchInstances(moto.endpoint, REGION, 1, { terminationProtection: true });
+      const unknown = 'i-0ffffffffffffffff';
+      const ids = await handOff(svc, [...good.slice(0, 10), guarded!, unknown, ...good.slice(10)]);
+      const rows = await waitFinal(svc, ids);
+      const byInstance = new Map(rows.map((r) => [r.instance_id, r]));
+      for (const id of good) assert.equal(byInstance.get(id)?.state, 'terminated', id);
+      assert.equal(byInstance.get(unknown)?.state, 'gone');
+      assert.match(byInstance.get(unknown)!.reason!, /DescribeInstances/);
+      assert.equal(byInstance.get(guarded!)?.state, 'failed');
+      assert.match(byInstance.get(guarded!)!.reason!, /OperationNotPermitted/);
+      assert.equal((await instanceStates(moto.endpoint, REGION, [guarded!]))[guarded!], 'running');
+      // one failing call, then the culprits settled, then the rest in one call: no retry storm
+      assert.ok(proxy.count('TerminateInstances') <= 5, `TerminateInstances calls: ${proxy.count('TerminateInstances')}`);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  test('throttling, 5xx, dropped connections and stalls are retried until it works', async () => {
+    const svc = await service();
+    try {
+      const instances = await launchInstances(moto.endpoint, REGION, 3);
+      proxy.inject(
+        { kind: 'status', status: 503, code: 'RequestLimitExceeded', message: 'Request limit exceeded.', action: 'TerminateInstances' },
+        { kind: 'status', status: 500, code: 'InternalError', action: 'TerminateInstances' },
+        { kind: 'drop', action: 'TerminateInstances' },
+        { kind: 'stall', ms: 4000, action: 'TerminateInstances' },
+      );
+      const ids = await handOff(svc, instances);
+      const rows = await waitFinal(svc, ids);
+      assert.deepEqual(rows.map((r) => r.state), ['terminated', 'terminated', 'terminated']);
+      assert.equal(proxy.requests.filter((r) => r.action === 'TerminateInstances' && r.fault).length, 4);
+      const events = (await svc.store.history(ids[0]!)).map((h) => h.event);
+      assert.equal(events.filter((e) => e === 'terminate.retry').length, 4, events.join(','));
+      assert.equal(rows[0]!.attempts, 4);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  test('retries are bounded: a call that keeps failing ends in failed with the reason', async () => {
+    const svc = await service({ maxAttempts: '3' });
+    try {
+      const instances = await launchInstances(moto.endpoint, REGION, 2);
+      const fault = { kind: 'status', status: 503, code: 'RequestLimitExceeded', message: 'Request limit exceeded.', action: 'TerminateInstances' } as const;
+      proxy.inject(fault, fault, fault);
+      const ids = await handOff(svc, instances);
+      const rows = await waitFinal(svc, ids);
+      for (const r of rows) {
+        assert.equal(r.state, 'failed');
+        assert.match(r.reason!, /gave up after 3 attempts: .*RequestLimitExceeded/);
+      }
+      assert.equal(proxy.count('TerminateInstances'), 3, 'the two instances were retried together, in one call each time');
+      assert.equal((await instanceStates(moto.endpoint, REGION, instances))[instances[0]!], 'running');
+    } finally {
+      await svc.close();
+    }
+  });
+
+  test('dry run asks EC2 and leaves the instance running', async () => {
+    const svc = await service({ dryRun: true });
+    try {
+      const instances = await launchInstances(moto.endpoint, REGION, 1);
+      const rows = await waitFinal(svc, await handOff(svc, instances));
+      assert.equal(rows[0]!.state, 'dry_run');
+      assert.equal((await instanceStates(moto.endpoint, REGION, instances))[instances[0]!], 'running');
+    } finally {
+      await svc.close();
+    }
+  });
+});
