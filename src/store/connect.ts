@@ -37,13 +37,18 @@ export async function connect(url: string): Promise<Connection> {
     throw new DatabaseUrlError('PostgreSQL support is not built yet; use an SQLite file path');
   }
   const path = sqlitePath(url);
-  const sqlite = new BetterSqlite3(path, { timeout: 2000 });
-  sqlite.pragma('locking_mode = EXCLUSIVE');
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('foreign_keys = ON');
-  // Take the exclusive lock now, so a second server on the same file fails at start, not later.
+  let sqlite: BetterSqlite3.Database;
   try {
+    sqlite = new BetterSqlite3(path, { timeout: 2000 });
+  } catch (err) {
+    throw new DatabaseUrlError(`cannot open SQLite database ${path}: ${(err as Error).message}`);
+  }
+  try {
+    sqlite.pragma('locking_mode = EXCLUSIVE');
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('foreign_keys = ON');
+    // Take the exclusive lock now, so a second server on the same file fails at start, not later.
     sqlite.exec('BEGIN IMMEDIATE; COMMIT;');
   } catch (err) {
     sqlite.close();

@@ -18,7 +18,8 @@ test('the health check stays open', async () => {
 });
 
 test('missing or wrong credentials get 401 and nothing is recorded', async () => {
-  for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: basic('skopos', 'nope') }, { authorization: 'Token x' }, { authorization: 'Basic !!!' }]) {
+  const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer nope' }, { authorization: basic('skopos', 'nope') }, { authorization: 'Token x' }, { authorization: 'Basic !!!' }];
+  for (const headers of attempts) {
     const res = await handOff(headers, 'i-0000000000000f001');
     assert.equal(res.statusCode, 401, JSON.stringify(headers));
     assert.equal(res.json().error, 'unauthorized');
