@@ -9,6 +9,8 @@ import { DEFAULT_AWS_OPTIONS, type AwsOptions } from './aws/clients.js';
 import { DurationError, parseDuration } from './domain/duration.js';
 import { ListenError, parseListen, type ListenAddress } from './domain/listen.js';
 import { parseSize, SizeError } from './domain/size.js';
+import { loadPolicyFile, PolicyError } from './policy/load.js';
+import { Policy } from './policy/resolve.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './worker/backoff.js';
 
 export class ConfigError extends Error {}
@@ -36,6 +38,8 @@ export interface ServeConfig {
   delayMs: number;
   database: string;
   policyFile: string | null;
+  /** The policy file's rules (built-in defaults and --delay when there is no file). */
+  policy: Policy;
   authToken: string | null;
   allowUnauthenticated: boolean;
   dryRun: boolean;
@@ -119,11 +123,21 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
   }
 
   const leaseMs = parse('lease', DEFAULTS.lease, positiveDuration);
+  const delayMs = parse('delay', DEFAULTS.delay, parseDuration);
+  const policyFile = pick('config') ?? null;
+  let policy: Policy;
+  try {
+    policy = new Policy(policyFile === null ? {} : loadPolicyFile(policyFile), delayMs);
+  } catch (err) {
+    if (err instanceof PolicyError) throw new ConfigError(`--config (or DDSRV_CONFIG): ${err.message}`);
+    throw err;
+  }
   return {
     listen: parse('listen', DEFAULTS.listen, parseListen),
-    delayMs: parse('delay', DEFAULTS.delay, parseDuration),
+    delayMs,
     database: pick('database') ?? DEFAULTS.database,
-    policyFile: pick('config') ?? null,
+    policyFile,
+    policy,
     authToken,
     allowUnauthenticated: bool('allowUnauthenticated'),
     dryRun: bool('dryRun'),

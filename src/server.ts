@@ -12,7 +12,7 @@ import { formatDuration } from './domain/duration.js';
 import { isLoopback } from './domain/listen.js';
 import { connect } from './store/connect.js';
 import { GroupCommit } from './store/group-commit.js';
-import { migrateToLatest } from './store/migrate.js';
+import { migrateToLatest, SchemaTooNewError } from './store/migrate.js';
 import { TerminationStore, type HandOffRecord, type Scheduled } from './store/store.js';
 import { Worker } from './worker/loop.js';
 import { terminateStep } from './worker/steps/terminate.js';
@@ -47,7 +47,10 @@ function checkExposure(config: ServeConfig, log: Logger): void {
 
 /** Opens the store and wires the app and the worker, without listening or starting the worker. */
 export async function createService(config: ServeConfig, log: Logger): Promise<Service> {
-  const connection = await connect(config.database);
+  const connection = await connect(config.database, {
+    // A shared database closed a connection nobody was using (failover, restart): the pool reconnects.
+    onError: (err) => log.warn({ err: { message: err.message } }, 'database connection lost; reconnecting on next use'),
+  });
   const store = new TerminationStore(connection.db, connection.engine);
   try {
     const applied = await migrateToLatest(connection.db, connection.engine);
@@ -59,6 +62,9 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
     }
   } catch (err) {
     await store.close();
+    if (connection.engine === 'postgres' && !(err instanceof SchemaTooNewError)) {
+      throw new StartupError(`cannot prepare the database ${connection.description}: ${(err as Error).message}`);
+    }
     throw err;
   }
 
@@ -75,9 +81,9 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
     authToken: config.authToken,
     bodyLimitBytes: config.bodyLimitBytes,
     now: Date.now,
-    delayFor: () => config.delayMs,
+    delayFor: (doc) => config.policy.resolve(doc.project, doc.component, doc.userDataValue).delayMs,
     recordHandOff: (record) => committer.submit(record),
-    ready: async () => true,
+    ready: connection.ready,
     onAccepted: (scheduled) => {
       for (const s of scheduled) {
         if (!s.duplicate) log.info({ id: s.id, instance_id: s.instance_id, region: s.region, state: 'pending', event: 'accepted', due_at: new Date(s.due_at).toISOString() }, 'transition');

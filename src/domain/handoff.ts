@@ -18,6 +18,8 @@ export interface HandOff {
   component: string | null;
   /** The opaque `user_data` value as JSON text, or null when the document had none. */
   userData: string | null;
+  /** The same value as parsed (policy may read `user_data.ddsrv`); undefined when absent. */
+  userDataValue: unknown;
 }
 
 export class HandOffError extends Error {
@@ -104,5 +106,6 @@ export function parseHandOff(body: unknown): HandOff {
     project: doc.project ?? null,
     component: doc.component ?? null,
     userData: 'user_data' in body ? JSON.stringify((body as { user_data: unknown }).user_data) : null,
+    userDataValue: (body as { user_data?: unknown }).user_data,
   };
 }

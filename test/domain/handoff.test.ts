@@ -16,7 +16,7 @@ function rejects(body: unknown, code: string, message?: RegExp) {
 
 test('the documented single-instance form', () => {
   const doc = parseHandOff({ ec2_region: 'eu-west-1', ec2_instance_id: ID, ip_address: '10.1.2.3', project: 'shop', component: 'web', user_data: { a: [1] } });
-  assert.deepEqual(doc, { region: 'eu-west-1', instanceIds: [ID], ipAddress: '10.1.2.3', project: 'shop', component: 'web', userData: '{"a":[1]}' });
+  assert.deepEqual(doc, { region: 'eu-west-1', instanceIds: [ID], ipAddress: '10.1.2.3', project: 'shop', component: 'web', userData: '{"a":[1]}', userDataValue: { a: [1] } });
 });
 
 test('region defaults to us-east-1; 8-digit ids; unknown fields ignored', () => {

@@ -1,0 +1,104 @@
+/**
+ * The effective policy of one termination: built-in defaults, then the file's `defaults`, then its
+ * `components` entry for the component, then for `project/component` (most specific last), then what the
+ * hand-off's `user_data` may change within the operator's bounds. Pure.
+ */
+import { parseDuration } from '../domain/duration.js';
+import type { PolicyFile, Settings } from './schema.js';
+
+export interface HookPolicy {
+  url: string;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  timeoutMs: number;
+  attempts: number;
+  onFailure: 'continue' | 'stop';
+}
+
+export interface EffectivePolicy {
+  delayMs: number;
+  asg: 'detach' | 'leave';
+  action: 'terminate' | 'stop';
+  drain: { loadBalancers: boolean; timeoutMs: number; hook: HookPolicy | null };
+}
+
+export interface GuardPolicy {
+  requireTags: Record<string, string>;
+  protectTag: string | null;
+  regions: string[] | null;
+}
+
+export const BUILT_IN = {
+  asg: 'detach',
+  action: 'terminate',
+  drain: { loadBalancers: true, timeoutMs: 600_000, hook: null },
+} as const;
+
+export class Policy {
+  readonly guard: GuardPolicy;
+
+  /** `defaultDelayMs` is `--delay`, used where the file sets no delay. */
+  constructor(
+    private readonly file: PolicyFile,
+    private readonly defaultDelayMs: number,
+  ) {
+    this.guard = {
+      requireTags: file.guard?.require_tags ?? {},
+      protectTag: file.guard?.protect_tag ?? null,
+      regions: file.guard?.regions ?? null,
+    };
+  }
+
+  resolve(project: string | null, component: string | null, userData: unknown = undefined): EffectivePolicy {
+    let effective: EffectivePolicy = {
+      delayMs: this.defaultDelayMs,
+      asg: BUILT_IN.asg,
+      action: BUILT_IN.action,
+      drain: { ...BUILT_IN.drain },
+    };
+    effective = apply(effective, this.file.defaults);
+    if (component !== null) {
+      effective = apply(effective, this.file.components?.[component]);
+      if (project !== null) effective = apply(effective, this.file.components?.[`${project}/${component}`]);
+    }
+    return this.applyUserData(effective, userData);
+  }
+
+  /** `user_data: {"ddsrv": {"delay": "45m"}}` may lengthen the delay, if the operator allows it. */
+  private applyUserData(effective: EffectivePolicy, userData: unknown): EffectivePolicy {
+    const bounds = this.file.user_data_overrides;
+    if (!bounds?.delay) return effective;
+    const asked = (userData as { ddsrv?: { delay?: unknown } } | null)?.ddsrv?.delay;
+    if (typeof asked !== 'string' && typeof asked !== 'number') return effective;
+    let ms: number;
+    try {
+      ms = parseDuration(String(asked));
+    } catch {
+      return effective; // an unreadable request is ignored, never an error after acceptance
+    }
+    const floor = Math.max(effective.delayMs, bounds.min_delay ?? 0);
+    const ceiling = bounds.max_delay ?? Number.POSITIVE_INFINITY;
+    return { ...effective, delayMs: Math.min(Math.max(ms, floor), Math.max(floor, ceiling)) };
+  }
+}
+
+
+function apply(base: EffectivePolicy, over: Settings | undefined): EffectivePolicy {
+  if (!over) return base;
+  const hook = over.drain?.hook === undefined ? base.drain.hook : over.drain.hook === null ? null : {
+    url: over.drain.hook.url,
+    method: over.drain.hook.method,
+    timeoutMs: over.drain.hook.timeout,
+    attempts: over.drain.hook.attempts,
+    onFailure: over.drain.hook.on_failure,
+  };
+  return {
+    delayMs: over.delay ?? base.delayMs,
+    asg: over.asg ?? base.asg,
+    action: over.action ?? base.action,
+    drain: {
+      loadBalancers: over.drain?.load_balancers ?? base.drain.loadBalancers,
+      timeoutMs: over.drain?.timeout ?? base.drain.timeoutMs,
+      hook,
+    },
+  };
+}

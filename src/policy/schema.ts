@@ -1,0 +1,86 @@
+/**
+ * The policy file (`--config`, API.md §3), as a strict schema: unknown keys are errors, every value is
+ * checked at start-up. Durations are strings as elsewhere (`10s`, `30m`).
+ */
+import { z } from 'zod';
+import { parseDuration } from '../domain/duration.js';
+import { isRegion } from '../domain/ec2-names.js';
+
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  try {
+    return parseDuration(String(value));
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const TEMPLATE_VARIABLES = ['instance_id', 'private_ip', 'region', 'project', 'component'] as const;
+
+const templateUrl = z.string().superRefine((url, ctx) => {
+  for (const [, name] of url.matchAll(/\{([^}]*)\}/g)) {
+    if (!(TEMPLATE_VARIABLES as readonly string[]).includes(name!)) {
+      ctx.addIssue({ code: 'custom', message: `unknown template variable {${name}}; use ${TEMPLATE_VARIABLES.map((v) => `{${v}}`).join(', ')}` });
+    }
+  }
+  // The scheme and host part must be fixed or come from EC2's record ({private_ip}): never free text.
+  if (!/^https?:\/\//.test(url)) ctx.addIssue({ code: 'custom', message: 'must start with http:// or https://' });
+});
+
+const hook = z.strictObject({
+  url: templateUrl,
+  method: z.enum(['GET', 'POST', 'PUT', 'DELETE']).default('POST'),
+  timeout: duration.default(30_000),
+  /** Tries of the hook call before it counts as failed. */
+  attempts: z.number().int().min(1).max(20).default(3),
+  /** What a hook that keeps failing does: go on to terminate, or stop (the termination ends `failed`). */
+  on_failure: z.enum(['continue', 'stop']).default('continue'),
+});
+
+const drain = z.strictObject({
+  load_balancers: z.boolean().optional(),
+  timeout: duration.optional(),
+  hook: hook.nullable().optional(),
+});
+
+/** The settings that may differ per component; every key optional, filled from `defaults`. */
+const settings = z.strictObject({
+  delay: duration.optional(),
+  asg: z.enum(['detach', 'leave']).optional(),
+  action: z.enum(['terminate', 'stop']).optional(),
+  drain: drain.optional(),
+});
+
+const tagValue = z.string().min(1).max(256);
+
+export const policySchema = z.strictObject({
+  defaults: settings.optional(),
+  /** Keyed by `component` or `project/component` (the more specific wins). */
+  components: z.record(z.string().min(1), settings).optional(),
+  guard: z
+    .strictObject({
+      /** Only instances carrying all of these tags may be terminated; `*` wildcards, {project}, {component}. */
+      require_tags: z.record(z.string().min(1).max(128), tagValue).optional(),
+      /** Instances carrying this tag (any value) are never terminated. */
+      protect_tag: z.string().min(1).max(128).optional(),
+      /** Only these regions are acted on. */
+      regions: z
+        .array(z.string().refine(isRegion, { message: 'is not an AWS region name' }))
+        .min(1)
+        .optional(),
+    })
+    .optional(),
+  /** What a hand-off's `user_data` may change, within bounds. */
+  user_data_overrides: z
+    .strictObject({
+      /** Allow `user_data.ddsrv.delay` to lengthen the delay, up to `max_delay`. */
+      delay: z.boolean().default(false),
+      min_delay: duration.optional(),
+      max_delay: duration.optional(),
+    })
+    .optional(),
+});
+
+export type PolicyFile = z.output<typeof policySchema>;
+export type Settings = z.output<typeof settings>;
+export { TEMPLATE_VARIABLES };
