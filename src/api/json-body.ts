@@ -13,8 +13,9 @@ export function parseJsonBody(_req: FastifyRequest, body: string | Buffer, done:
     done(new HttpError(400, 'empty_body', 'the body is empty: send a JSON document such as {"ec2_instance_id": "i-0123456789abcdef0"}'));
     return;
   }
+  let value: unknown;
   try {
-    done(null, sjson.parse(text, { protoAction: 'error', constructorAction: 'error' }));
+    value = sjson.parse(text, { protoAction: 'error', constructorAction: 'error' });
   } catch (err) {
     const message = (err as Error).message;
     if (/prototype/i.test(message)) {
@@ -22,5 +23,30 @@ export function parseJsonBody(_req: FastifyRequest, body: string | Buffer, done:
     } else {
       done(new HttpError(400, 'invalid_json', `the body is not valid JSON: ${message}`));
     }
+    return;
   }
+  if (exceedsDepth(value, MAX_DEPTH)) {
+    done(new HttpError(400, 'too_deep', `the document nests deeper than ${MAX_DEPTH} levels`));
+    return;
+  }
+  done(null, value);
+}
+
+/**
+ * Deeply nested documents (`[[[[...]]]]`, 1 MiB of them) parse fine but overflow the stack of anything
+ * recursive later (JSON.stringify of user_data, logging). Checked without recursion.
+ */
+export const MAX_DEPTH = 64;
+
+export function exceedsDepth(root: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > limit) return true;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
