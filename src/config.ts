@@ -31,6 +31,10 @@ export interface ServeFlags {
   pollInterval?: string;
   maxAttempts?: string;
   retryBase?: string;
+  maxPending?: string;
+  maxTerminationsPerMinute?: string;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 export interface ServeConfig {
@@ -45,6 +49,12 @@ export interface ServeConfig {
   dryRun: boolean;
   logLevel: Level;
   bodyLimitBytes: number;
+  /** Live terminations beyond which hand-offs get 429; 0 = no ceiling. */
+  maxPending: number;
+  /** Terminations started per minute (per process); 0 = no ceiling. */
+  maxTerminationsPerMinute: number;
+  /** PEM certificate and key, read at start, for HTTPS. */
+  tls: { cert: Buffer; key: Buffer } | null;
   worker: { leaseMs: number; pollMs: number; claimLimit: number; retry: RetryPolicy };
   aws: AwsOptions;
 }
@@ -59,6 +69,8 @@ export const DEFAULTS = {
   pollInterval: '1s',
   maxAttempts: String(DEFAULT_RETRY.maxAttempts),
   retryBase: '2s',
+  maxPending: '0',
+  maxTerminationsPerMinute: '0',
 } as const;
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -97,6 +109,10 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
     if (!/^\d+$/.test(s) || Number(s) < 1) throw new ConfigError(`'${s}' is not a positive whole number`);
     return Number(s);
   };
+  const wholeNumber = (s: string) => {
+    if (!/^\d+$/.test(s)) throw new ConfigError(`'${s}' is not a whole number (0 means no limit)`);
+    return Number(s);
+  };
   const positiveDuration = (s: string) => {
     const ms = parseDuration(s);
     if (ms <= 0) throw new ConfigError(`'${s}' must be longer than zero`);
@@ -122,6 +138,18 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
     throw new ConfigError('--auth-token (or DDSRV_AUTH_TOKEN): use at least 16 characters (e.g. `openssl rand -hex 32`)');
   }
 
+  const tlsCert = pick('tlsCert');
+  const tlsKey = pick('tlsKey');
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new ConfigError('--tls-cert and --tls-key go together: give both or neither');
+  const readPem = (flag: 'tlsCert' | 'tlsKey', path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new ConfigError(`${flagName(flag)} (or ${envName(flag)}): cannot read '${path}': ${(err as Error).message}`);
+    }
+  };
+  const tls = tlsCert !== undefined && tlsKey !== undefined ? { cert: readPem('tlsCert', tlsCert), key: readPem('tlsKey', tlsKey) } : null;
+
   const leaseMs = parse('lease', DEFAULTS.lease, positiveDuration);
   const delayMs = parse('delay', DEFAULTS.delay, parseDuration);
   const policyFile = pick('config') ?? null;
@@ -143,6 +171,9 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
     dryRun: bool('dryRun'),
     logLevel: logLevel as Level,
     bodyLimitBytes: parse('bodyLimit', DEFAULTS.bodyLimit, parseSize),
+    maxPending: parse('maxPending', DEFAULTS.maxPending, wholeNumber),
+    maxTerminationsPerMinute: parse('maxTerminationsPerMinute', DEFAULTS.maxTerminationsPerMinute, wholeNumber),
+    tls,
     worker: {
       leaseMs,
       pollMs: parse('pollInterval', DEFAULTS.pollInterval, positiveDuration),

@@ -12,6 +12,8 @@ import { formatDuration } from './domain/duration.js';
 import { isLoopback } from './domain/listen.js';
 import { connect } from './store/connect.js';
 import { GroupCommit } from './store/group-commit.js';
+import { LiveCount } from './store/live-count.js';
+import { RateWindow } from './worker/rate-limit.js';
 import { migrateToLatest, SchemaTooNewError } from './store/migrate.js';
 import { TerminationStore, type HandOffRecord, type Scheduled } from './store/store.js';
 import { Worker } from './worker/loop.js';
@@ -73,10 +75,24 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
   const worker = new Worker(
     store,
     [terminateStep({ clients, dryRun: config.dryRun })],
-    { ...config.worker, now: Date.now },
+    {
+      ...config.worker,
+      now: Date.now,
+      ...(config.maxTerminationsPerMinute > 0 ? { terminationRate: new RateWindow(config.maxTerminationsPerMinute) } : {}),
+    },
     log.child({ component: 'worker' }),
   );
+  const live = new LiveCount(() => store.countLive());
   const app = buildApp({
+    tls: config.tls,
+    ...(config.maxPending > 0
+      ? {
+          admit: async (count: number) =>
+            (await live.current(Date.now())) + count <= config.maxPending
+              ? ({ ok: true } as const)
+              : ({ ok: false, retryAfterSeconds: 30, limit: config.maxPending } as const),
+        }
+      : {}),
     logger: log,
     authToken: config.authToken,
     bodyLimitBytes: config.bodyLimitBytes,
@@ -85,6 +101,7 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
     recordHandOff: (record) => committer.submit(record),
     ready: connection.ready,
     onAccepted: (scheduled) => {
+      live.added(scheduled.filter((s) => !s.duplicate).length);
       for (const s of scheduled) {
         if (!s.duplicate) log.info({ id: s.id, instance_id: s.instance_id, region: s.region, state: 'pending', event: 'accepted', due_at: new Date(s.due_at).toISOString() }, 'transition');
       }

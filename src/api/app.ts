@@ -23,10 +23,18 @@ export interface AppDeps {
   /** Whether the store can take hand-offs (the health check). */
   ready(): Promise<boolean>;
   onAccepted?(scheduled: Scheduled[]): void;
+  /**
+   * Whether `count` more live terminations fit under the ceiling; the seconds to wait when they do not.
+   * Absent: no ceiling.
+   */
+  admit?(count: number): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number; limit: number }>;
+  /** PEM certificate and key for HTTPS, or null for plain HTTP. */
+  tls?: { cert: Buffer; key: Buffer } | null;
 }
 
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
     loggerInstance: deps.logger,
     // One log line per transition is the audit trail; a line per request would halve throughput.
     logController: new LogController({ disableRequestLogging: true }),

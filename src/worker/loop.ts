@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { TerminationRow } from '../store/schema.js';
 import type { Outcome, TerminationStore } from '../store/store.js';
 import { backoffMs, exhausted, type RetryPolicy } from './backoff.js';
+import type { RateWindow } from './rate-limit.js';
 import type { Step, StepResult } from './steps/step.js';
 
 export interface WorkerOptions {
@@ -20,6 +21,8 @@ export interface WorkerOptions {
   retry: RetryPolicy;
   now?: () => number;
   random?: () => number;
+  /** The blast-radius ceiling on terminations started per minute (absent: none). */
+  terminationRate?: RateWindow;
   /** Called for every settled outcome (metrics, notifications). */
   onOutcome?: (row: TerminationRow, outcome: Outcome) => void;
 }
@@ -138,7 +141,9 @@ export class Worker {
     return rows.length;
   }
 
-  private async runStep(name: string, rows: TerminationRow[]): Promise<void> {
+  private async runStep(name: string, allRows: TerminationRow[]): Promise<void> {
+    const rows = name === 'terminate' ? await this.withinRate(allRows) : allRows;
+    if (rows.length === 0) return;
     const step = this.steps.get(name);
     let results: Map<number, StepResult>;
     if (!step) {
@@ -175,6 +180,29 @@ export class Worker {
       );
       this.options.onOutcome?.(row, o);
     }
+  }
+
+  /**
+   * Terminations beyond the per-minute ceiling wait for the next free slot: rescheduled, not failed, and
+   * not counted as an attempt. Returns the rows that may go ahead now.
+   */
+  private async withinRate(rows: TerminationRow[]): Promise<TerminationRow[]> {
+    const limiter = this.options.terminationRate;
+    if (!limiter) return rows;
+    const now = this.now();
+    const granted = limiter.take(rows.length, now);
+    const deferred = rows.slice(granted);
+    if (deferred.length > 0) {
+      const at = Math.max(now + 1000, limiter.nextSlotAt(now));
+      const detail = `the --max-terminations-per-minute ceiling is reached; waiting until ${new Date(at).toISOString()}`;
+      await this.store.applyOutcomes(
+        this.owner,
+        deferred.map((r) => ({ id: r.id, state: r.state, step: r.step, nextAttemptAt: at, attempts: 'keep', reason: detail, event: 'terminate.deferred', detail })),
+        now,
+      );
+      this.log.info({ deferred: deferred.length, until: new Date(at).toISOString() }, 'termination rate ceiling reached');
+    }
+    return rows.slice(0, granted);
   }
 
   private toOutcome(row: TerminationRow, result: StepResult, now: number, jitter: number): Outcome {

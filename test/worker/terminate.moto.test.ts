@@ -134,6 +134,28 @@ describe('terminate step against moto', { skip }, () => {
     }
   });
 
+  test('the per-minute ceiling lets N through and defers the rest without failing them', async () => {
+    const svc = await service({ maxTerminationsPerMinute: '2' });
+    try {
+      const instances = await launchInstances(moto.endpoint, REGION, 3);
+      const ids = await handOff(svc, instances);
+      const deadline = Date.now() + 10_000;
+      let rows = await Promise.all(ids.map((id) => svc.store.get(id)));
+      while (rows.filter((r) => r?.state === 'terminated').length < 2 && Date.now() < deadline) {
+        await sleep(50);
+        rows = await Promise.all(ids.map((id) => svc.store.get(id)));
+      }
+      assert.equal(rows.filter((r) => r?.state === 'terminated').length, 2);
+      const waiting = rows.find((r) => r?.state !== 'terminated')!;
+      assert.equal(waiting.state, 'pending');
+      assert.equal(waiting.attempts, 0);
+      assert.ok(waiting.next_attempt_at! > Date.now() + 30_000, 'waits for the next window');
+      assert.deepEqual((await svc.store.history(waiting.id)).map((h) => h.event), ['terminate.deferred']);
+    } finally {
+      await svc.close();
+    }
+  });
+
   test('dry run asks EC2 and leaves the instance running', async () => {
     const svc = await service({ dryRun: true });
     try {

@@ -25,6 +25,17 @@ export function handOffRoutes(app: FastifyInstance, deps: AppDeps): void {
       throw new HttpError(415, 'unsupported_media_type', `Content-Type must be application/json (got ${JSON.stringify(type ?? 'none')})`);
     }
     const doc = parseHandOff(request.body);
+    if (deps.admit) {
+      const verdict = await deps.admit(doc.instanceIds.length);
+      if (!verdict.ok) {
+        throw new HttpError(
+          429,
+          'too_many_pending',
+          `${verdict.limit} terminations are already pending (the --max-pending ceiling); nothing was scheduled, retry later`,
+          { 'retry-after': String(verdict.retryAfterSeconds) },
+        );
+      }
+    }
     const now = deps.now();
     const delayMs = deps.delayFor(doc);
     let scheduled: Scheduled[];
