@@ -1,0 +1,46 @@
+/**
+ * Guardrails, decided at execution time from EC2's own record of the instance (tags can change between
+ * hand-off and termination). Pure: the step that calls it has already described the instances.
+ */
+import type { GuardPolicy } from '../policy/resolve.js';
+
+export interface InstanceFacts {
+  region: string;
+  tags: Record<string, string>;
+}
+
+export interface GuardSubject {
+  project: string | null;
+  component: string | null;
+}
+
+/** `*` matches any run of characters; `{project}` and `{component}` come from the hand-off. */
+export function tagPatternMatches(pattern: string, value: string, subject: GuardSubject): boolean {
+  let unresolved = false;
+  const expanded = pattern.replace(/\{(project|component)\}/g, (_, name: 'project' | 'component') => {
+    const v = subject[name];
+    if (v === null) unresolved = true;
+    return v ?? '';
+  });
+  if (unresolved) return false;
+  const regex = new RegExp(`^${expanded.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+  return regex.test(value);
+}
+
+/** The reason the guard refuses this instance, or null when it may be acted on. */
+export function guardRefusal(guard: GuardPolicy, facts: InstanceFacts, subject: GuardSubject): string | null {
+  if (guard.regions !== null && !guard.regions.includes(facts.region)) {
+    return `region ${facts.region} is not in guard.regions (${guard.regions.join(', ')})`;
+  }
+  if (guard.protectTag !== null && Object.hasOwn(facts.tags, guard.protectTag)) {
+    return `the instance carries the protect tag '${guard.protectTag}'`;
+  }
+  for (const [key, pattern] of Object.entries(guard.requireTags)) {
+    const value = facts.tags[key];
+    if (value === undefined) return `the instance lacks the required tag '${key}' (guard.require_tags)`;
+    if (!tagPatternMatches(pattern, value, subject)) {
+      return `tag '${key}' is '${value}', which does not match the required '${pattern}' (guard.require_tags)`;
+    }
+  }
+  return null;
+}
