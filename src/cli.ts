@@ -9,6 +9,7 @@ import { createLogger } from './logger.js';
 import { startServer, StartupError } from './server.js';
 import { DatabaseUrlError } from './store/connect.js';
 import { SchemaTooNewError } from './store/migrate.js';
+import { clientCommands } from './client/commands.js';
 
 const env = (flag: string) => `(env DDSRV_${flag})`;
 
@@ -34,6 +35,9 @@ function serveCommand(): Command {
     .addOption(new Option('--poll-interval <DURATION>', `longest pause between looks at the schedule ${env('POLL_INTERVAL')} (default ${DEFAULTS.pollInterval})`))
     .addOption(new Option('--max-attempts <N>', `tries of a step before it fails ${env('MAX_ATTEMPTS')} (default ${DEFAULTS.maxAttempts})`))
     .addOption(new Option('--retry-base <DURATION>', `first retry delay, doubled each time up to 5m ${env('RETRY_BASE')} (default ${DEFAULTS.retryBase})`))
+    .option('--notify-url <URL>', `POST a webhook notification here on chosen transitions ${env('NOTIFY_URL')}`)
+    .option('--notify-on <STATES>', `states to notify, comma-separated ${env('NOTIFY_ON')} (default failed,refused)`)
+    .option('--notify-format <FORMAT>', `json, or slack for a Slack-compatible {"text"} body ${env('NOTIFY_FORMAT')} (default json)`)
     .action(async (positional: string | undefined, flags: ServeFlags) => {
       if (positional !== undefined && flags.listen !== undefined) {
         throw new ConfigError('give the address once: either HOST:PORT or --listen HOST:PORT');
@@ -68,6 +72,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.addCommand(serveCommand().exitOverride());
+  for (const command of clientCommands()) program.addCommand(command.exitOverride());
   return program;
 }
 

@@ -12,6 +12,8 @@ import { parseSize, SizeError } from './domain/size.js';
 import { loadPolicyFile, PolicyError } from './policy/load.js';
 import { Policy } from './policy/resolve.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './worker/backoff.js';
+import type { PipelineTuning } from './worker/pipeline.js';
+import { NotifyConfigError, parseNotifyConfig, type NotifyConfig } from './notify/config.js';
 
 export class ConfigError extends Error {}
 
@@ -31,6 +33,9 @@ export interface ServeFlags {
   pollInterval?: string;
   maxAttempts?: string;
   retryBase?: string;
+  notifyUrl?: string;
+  notifyOn?: string;
+  notifyFormat?: string;
   maxPending?: string;
   maxTerminationsPerMinute?: string;
   tlsCert?: string;
@@ -57,6 +62,10 @@ export interface ServeConfig {
   tls: { cert: Buffer; key: Buffer } | null;
   worker: { leaseMs: number; pollMs: number; claimLimit: number; retry: RetryPolicy };
   aws: AwsOptions;
+  /** How often the drain pipeline looks at drains and retries hooks (defaults in worker/pipeline.ts; tests shorten them). */
+  pipeline?: Partial<PipelineTuning>;
+  /** Webhook notifications (src/notify/), or null when off. */
+  notify: NotifyConfig | null;
 }
 
 export const DEFAULTS = {
@@ -185,5 +194,16 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
       },
     },
     aws: DEFAULT_AWS_OPTIONS,
+    notify: notifyFrom(pick),
   };
+}
+
+/** --notify-url, --notify-on, --notify-format (each also DDSRV_NOTIFY_*): see src/notify/config.ts. */
+function notifyFrom(pick: (name: 'notifyUrl' | 'notifyOn' | 'notifyFormat') => string | undefined): NotifyConfig | null {
+  try {
+    return parseNotifyConfig({ notifyUrl: pick('notifyUrl'), notifyOn: pick('notifyOn'), notifyFormat: pick('notifyFormat') });
+  } catch (err) {
+    if (err instanceof NotifyConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
 }

@@ -17,7 +17,10 @@ import { RateWindow } from './worker/rate-limit.js';
 import { migrateToLatest, SchemaTooNewError } from './store/migrate.js';
 import { TerminationStore, type HandOffRecord, type Scheduled } from './store/store.js';
 import { Worker } from './worker/loop.js';
-import { terminateStep } from './worker/steps/terminate.js';
+import { firstStep, pipelineSteps } from './worker/pipeline.js';
+import { Metrics } from './metrics.js';
+import { Notifier } from './notify/deliver.js';
+import { countActive, drainStarts } from './store/operator.js';
 
 export class StartupError extends Error {}
 
@@ -25,6 +28,9 @@ export interface Service {
   app: FastifyInstance;
   store: TerminationStore;
   worker: Worker;
+  metrics: Metrics;
+  /** Delivers webhook notifications (null without --notify-url); started by startServer. */
+  notifier: Notifier | null;
   /** Stops everything in order; safe to call more than once. */
   close(): Promise<void>;
 }
@@ -70,19 +76,27 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
     throw err;
   }
 
+  const metrics = new Metrics();
+  const notifier = config.notify ? new Notifier(store, config.notify, log.child({ component: 'notify' }), metrics) : null;
+  if (notifier) store.onHistory = notifier.writer; // the outbox row commits with its transition
   const committer = new GroupCommit<HandOffRecord, Scheduled[]>((records) => store.recordHandOffs(records, Date.now()));
   const clients = new AwsClients(config.aws);
   const worker = new Worker(
     store,
-    [terminateStep({ clients, dryRun: config.dryRun })],
+    pipelineSteps({ clients, policy: config.policy, dryRun: config.dryRun, countCall: metrics.countAwsCall, ...(config.pipeline ? { tuning: config.pipeline } : {}) }),
     {
       ...config.worker,
       now: Date.now,
+      onOutcome: (row, outcome) => {
+        metrics.outcome(row, outcome);
+        if (notifier?.wants(outcome.state)) notifier.poke();
+      },
       ...(config.maxTerminationsPerMinute > 0 ? { terminationRate: new RateWindow(config.maxTerminationsPerMinute) } : {}),
     },
     log.child({ component: 'worker' }),
   );
   const live = new LiveCount(() => store.countLive());
+  metrics.attach({ countActive: () => countActive(store.db), drainStarts: (ids) => drainStarts(store.db, ids), workerLastRound: () => worker.lastRoundAt });
   const app = buildApp({
     tls: config.tls,
     ...(config.maxPending > 0
@@ -94,14 +108,18 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
         }
       : {}),
     logger: log,
+    metrics,
+    operator: { store, now: Date.now, pokeWorker: () => worker.poke(), onAction: () => notifier?.poke() },
     authToken: config.authToken,
     bodyLimitBytes: config.bodyLimitBytes,
     now: Date.now,
     delayFor: (doc) => config.policy.resolve(doc.project, doc.component, doc.userDataValue).delayMs,
+    firstStep: firstStep(config.policy),
     recordHandOff: (record) => committer.submit(record),
     ready: connection.ready,
     onAccepted: (scheduled) => {
       live.added(scheduled.filter((s) => !s.duplicate).length);
+      metrics.scheduled(scheduled);
       for (const s of scheduled) {
         if (!s.duplicate) log.info({ id: s.id, instance_id: s.instance_id, region: s.region, state: 'pending', event: 'accepted', due_at: new Date(s.due_at).toISOString() }, 'transition');
       }
@@ -116,11 +134,12 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
       await app.close();
       await committer.drain();
       await worker.stop();
+      await notifier?.stop();
       clients.destroy();
       await store.close();
       log.info('stopped');
     })());
-  return { app, store, worker, close };
+  return { app, store, worker, metrics, notifier, close };
 }
 
 /** A hand-off due before the worker's next regular look wakes it on time (e.g. with --delay 0). */
@@ -140,6 +159,7 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
     throw new StartupError(`cannot listen on ${config.listen.host}:${config.listen.port}: ${(err as Error).message}`);
   }
   service.worker.start();
+  await service.notifier?.start();
   log.info({ url, delay: formatDuration(config.delayMs), dry_run: config.dryRun, auth: config.authToken !== null }, 'ddsrv ready');
   return { ...service, url };
 }

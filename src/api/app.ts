@@ -9,8 +9,10 @@ import type { HandOffRecord, Scheduled } from '../store/store.js';
 import { installAuth } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { handOffRoutes } from './routes/handoff.js';
+import { installOperatorApi, isPublicOperatorRequest, type OperatorApiDeps } from './operator-api.js';
 
-export interface AppDeps {
+/** `operator` and `metrics` (OperatorApiDeps) add the operator API, the dashboard and /metrics. */
+export interface AppDeps extends OperatorApiDeps {
   logger: FastifyBaseLogger;
   /** The shared token, or null when authentication is off. */
   authToken: string | null;
@@ -18,6 +20,8 @@ export interface AppDeps {
   now(): number;
   /** The delay that applies to a hand-off (global today; by component with a policy file). */
   delayFor(doc: HandOff): number;
+  /** The pipeline step a new hand-off starts with. */
+  firstStep: string;
   /** Durably records one hand-off document (group-committed with its neighbours). */
   recordHandOff(record: HandOffRecord): Promise<Scheduled[]>;
   /** Whether the store can take hand-offs (the health check). */
@@ -52,8 +56,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setNotFoundHandler(notFoundHandler);
   installAuth(app, {
     token: deps.authToken,
-    isPublic: (req) => (req.method === 'GET' || req.method === 'HEAD') && req.url.split('?')[0] === '/delayed-termination',
+    isPublic: (req) => ((req.method === 'GET' || req.method === 'HEAD') && req.url.split('?')[0] === '/delayed-termination') || isPublicOperatorRequest(req),
   });
   handOffRoutes(app, deps);
+  installOperatorApi(app, deps);
   return app;
 }

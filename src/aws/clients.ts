@@ -3,7 +3,10 @@
  * rest come from the standard AWS chain. Timeouts are explicit: a stalled connection must end as an error
  * the worker can retry, not hang a batch forever.
  */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 export interface AwsOptions {
@@ -17,6 +20,9 @@ export const DEFAULT_AWS_OPTIONS: AwsOptions = { maxAttempts: 3, connectTimeoutM
 
 export class AwsClients {
   private readonly ec2 = new Map<string, EC2Client>();
+  private readonly autoScaling = new Map<string, AutoScalingClient>();
+  private readonly elbv2 = new Map<string, ElasticLoadBalancingV2Client>();
+  private readonly elb = new Map<string, ElasticLoadBalancingClient>();
 
   constructor(private readonly options: AwsOptions = DEFAULT_AWS_OPTIONS) {
     // This release runs on Node 20 on purpose; the SDK's yearly "upgrade Node" notice is noise in logs.
@@ -44,8 +50,43 @@ export class AwsClients {
     return client;
   }
 
+  autoScalingFor(region: string): AutoScalingClient {
+    let client = this.autoScaling.get(region);
+    if (!client) {
+      client = new AutoScalingClient({ region, ...this.common() });
+      this.autoScaling.set(region, client);
+    }
+    return client;
+  }
+
+  /** Application, Network and Gateway Load Balancers (target groups). */
+  elbv2For(region: string): ElasticLoadBalancingV2Client {
+    let client = this.elbv2.get(region);
+    if (!client) {
+      client = new ElasticLoadBalancingV2Client({ region, ...this.common() });
+      this.elbv2.set(region, client);
+    }
+    return client;
+  }
+
+  /** Classic Load Balancers. */
+  elbFor(region: string): ElasticLoadBalancingClient {
+    let client = this.elb.get(region);
+    if (!client) {
+      client = new ElasticLoadBalancingClient({ region, ...this.common() });
+      this.elb.set(region, client);
+    }
+    return client;
+  }
+
   destroy(): void {
     for (const c of this.ec2.values()) c.destroy();
     this.ec2.clear();
+    for (const c of this.autoScaling.values()) c.destroy();
+    this.autoScaling.clear();
+    for (const c of this.elbv2.values()) c.destroy();
+    this.elbv2.clear();
+    for (const c of this.elb.values()) c.destroy();
+    this.elb.clear();
   }
 }

@@ -49,6 +49,16 @@ const BY_CODE: Record<string, ErrorKind> = {
   AccessDeniedException: 'access',
   ExpiredToken: 'access',
   CredentialsProviderError: 'access',
+  // Auto Scaling and Elastic Load Balancing (the drain steps decide per-call codes such as
+  // ValidationError or InvalidTargetException themselves; these are the whole-call ones).
+  ResourceContention: 'throttled',
+  ResourceContentionFault: 'throttled',
+  DependencyThrottle: 'throttled',
+  DependencyThrottleException: 'throttled',
+  ScalingActivityInProgress: 'transient',
+  ScalingActivityInProgressFault: 'transient',
+  HealthUnavailable: 'transient',
+  HealthUnavailableException: 'transient',
 };
 
 const PER_INSTANCE = new Set<ErrorKind>(['not_found', 'malformed', 'protected', 'incorrect_state']);

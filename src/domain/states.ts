@@ -20,8 +20,10 @@ export function isState(value: string): value is State {
 }
 
 /**
- * What a termination does next, in order. Issue-by-issue the pipeline grows (leave the ASG, deregister,
- * drain, hook); each step is stored so a restart resumes where it stopped.
+ * What a termination does next, in order (worker/pipeline.ts): leave the Auto Scaling group, deregister
+ * from the load balancers, wait for the drain, call the drain hook, then terminate (or stop). The state is
+ * `draining` from asg_detach to drain_hook and `terminating` in terminate. Each step is stored so a restart
+ * resumes where it stopped.
  */
-export const STEPS = ['terminate'] as const;
+export const STEPS = ['guard', 'asg_detach', 'lb_deregister', 'drain_wait', 'drain_hook', 'terminate'] as const;
 export type Step = (typeof STEPS)[number];

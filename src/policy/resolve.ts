@@ -48,6 +48,11 @@ export class Policy {
     };
   }
 
+  /** Whether any guard is configured (no guard: no look-up before acting is needed for them). */
+  get guarded(): boolean {
+    return Object.keys(this.guard.requireTags).length > 0 || this.guard.protectTag !== null || this.guard.regions !== null;
+  }
+
   resolve(project: string | null, component: string | null, userData: unknown = undefined): EffectivePolicy {
     let effective: EffectivePolicy = {
       delayMs: this.defaultDelayMs,

@@ -25,6 +25,9 @@ const templateUrl = z.string().superRefine((url, ctx) => {
   }
   // The scheme and host part must be fixed or come from EC2's record ({private_ip}): never free text.
   if (!/^https?:\/\//.test(url)) ctx.addIssue({ code: 'custom', message: 'must start with http:// or https://' });
+  for (const [, name] of (/^https?:\/\/([^/?#]*)/.exec(url)?.[1] ?? '').matchAll(/\{([^}]*)\}/g)) {
+    if (name !== 'private_ip') ctx.addIssue({ code: 'custom', message: `{${name}} may not be used in the host part (only {private_ip}, which comes from EC2)` });
+  }
 });
 
 const hook = z.strictObject({

@@ -5,10 +5,14 @@
  * fsynced, so an acknowledged hand-off survives a process crash and a power loss (on storage that honours
  * fsync). `locking_mode=EXCLUSIVE` keeps a second process off the file: a SQLite database belongs to one
  * server, which is why that server may release every lease it finds at start-up.
+ *
+ * PostgreSQL (`postgres://...`, see postgres.ts) is shared by replicas: leases expire by themselves and
+ * nobody releases another replica's leases.
  */
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Engine } from './engine.js';
+import { openPostgres, PostgresUrlError } from './postgres.js';
 import type { Database } from './schema.js';
 
 export interface Connection {
@@ -16,6 +20,13 @@ export interface Connection {
   engine: Engine;
   /** Where it is, with any password removed, for logs. */
   description: string;
+  /** Whether the database answers now (the health check). Cheap; never throws. */
+  ready(): Promise<boolean>;
+}
+
+export interface ConnectOptions {
+  /** Connection errors that no query is waiting for (a server that closed an idle connection). */
+  onError?: (err: Error) => void;
 }
 
 export class DatabaseUrlError extends Error {}
@@ -31,10 +42,16 @@ export function sqlitePath(url: string): string {
   return path;
 }
 
-export async function connect(url: string): Promise<Connection> {
+export async function connect(url: string, options: ConnectOptions = {}): Promise<Connection> {
   const engine = engineOf(url);
   if (engine === 'postgres') {
-    throw new DatabaseUrlError('PostgreSQL support is not built yet; use an SQLite file path');
+    try {
+      const pg = openPostgres(url, options.onError);
+      return { db: pg.db, engine, description: pg.description, ready: pg.ready };
+    } catch (err) {
+      if (err instanceof PostgresUrlError) throw new DatabaseUrlError(err.message);
+      throw err;
+    }
   }
   const path = sqlitePath(url);
   let sqlite: BetterSqlite3.Database;
@@ -54,5 +71,7 @@ export async function connect(url: string): Promise<Connection> {
     sqlite.close();
     throw new DatabaseUrlError(`cannot lock ${path}: another process (a second ddsrv?) is using it (${(err as Error).message})`);
   }
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), engine, description: path };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  // A local file that opened and locked is there for this process.
+  return { db, engine, description: path, ready: async () => true };
 }

@@ -3,13 +3,27 @@
  * PostgreSQL), so replicas starting at the same moment migrate once. A database that has migrations this
  * code does not know was upgraded by a newer release: refuse to run rather than corrupt it.
  */
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Engine } from './engine.js';
 import { MIGRATIONS } from './migrations/index.js';
 
 export class SchemaTooNewError extends Error {}
 
 export async function migrateToLatest(db: Kysely<any>, engine: Engine): Promise<string[]> {
+  if (engine !== 'postgres') return migrateOn(db, engine);
+  // One connection for the lock, the check and the migrations, without the pool's statement_timeout:
+  // waiting for another replica's migration, or a long one, must not be cancelled after 10 s.
+  return db.connection().execute(async (conn) => {
+    await sql`set statement_timeout = 0`.execute(conn);
+    try {
+      return await migrateOn(conn, engine);
+    } finally {
+      await sql`reset statement_timeout`.execute(conn);
+    }
+  });
+}
+
+async function migrateOn(db: Kysely<any>, engine: Engine): Promise<string[]> {
   const provider: MigrationProvider = {
     async getMigrations() {
       const out: Record<string, Migration> = {};
@@ -26,7 +40,12 @@ export async function migrateToLatest(db: Kysely<any>, engine: Engine): Promise<
     );
   }
   const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error;
+  if (error) {
+    // A newer replica may have migrated between the check above and the lock: say so plainly.
+    const late = await appliedUnknown(db, known);
+    if (late.length > 0) throw new SchemaTooNewError(`the database schema is newer than this ddsrv (it has migrations ${late.join(', ')} that this version does not know); run the newer release`);
+    throw error;
+  }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 

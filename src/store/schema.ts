@@ -35,6 +35,8 @@ export interface TerminationsTable {
   user_agent: string | null;
   created_at: number;
   updated_at: number;
+  /** Per-step progress of the drain pipeline as JSON (worker/step-data.ts); NULL before the first step. */
+  step_data: string | null;
 }
 
 export interface HistoryTable {
@@ -53,8 +55,29 @@ export interface HistoryTable {
 export interface Database {
   terminations: TerminationsTable;
   termination_history: HistoryTable;
+  notification_outbox: OutboxTable;
 }
 
 export type TerminationRow = Selectable<TerminationsTable>;
 export type NewTerminationRow = Insertable<TerminationsTable>;
 export type HistoryRow = Selectable<HistoryTable>;
+
+/** A webhook notification waiting to be (or already) delivered; written with the transition it reports. */
+export interface OutboxTable {
+  id: Generated<number>;
+  termination_id: number;
+  state: string;
+  event: string;
+  detail: string | null;
+  at: number;
+  /** Next delivery try, and the lease expiry while a deliverer holds the row; NULL once done. */
+  next_attempt_at: number | null;
+  lease_owner: string | null;
+  attempts: number;
+  last_error: string | null;
+  /** `delivered` or `failed` once done. */
+  outcome: string | null;
+  done_at: number | null;
+}
+
+export type OutboxRow = Selectable<OutboxTable>;

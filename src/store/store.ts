@@ -46,6 +46,8 @@ export interface Outcome {
   /** History entry: what happened and why. */
   event: string;
   detail: string | null;
+  /** False: update the row but add no history entry (a poll that changed nothing). Default true. */
+  record?: boolean;
 }
 
 export interface ListFilter {
@@ -67,6 +69,7 @@ const chunks = <T>(items: T[], size: number): T[][] => {
   return out;
 };
 const key = (region: string, instanceId: string) => `${region}/${instanceId}`;
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export class TerminationStore {
   constructor(
@@ -105,6 +108,9 @@ export class TerminationStore {
           });
         }
       }
+      // One order for every writer: two replicas inserting overlapping instances in opposite orders would
+      // each wait for the other's unique-index entry (a deadlock, on PostgreSQL).
+      rows.sort((a, b) => (a.region === b.region ? cmp(a.instance_id, b.instance_id) : cmp(a.region, b.region)));
       const found = new Map<string, Scheduled>();
       for (const chunk of chunks(rows, INSERT_CHUNK)) {
         const inserted = await trx
@@ -160,13 +166,23 @@ export class TerminationStore {
    * replicas claim side by side without waiting on each other's rows.
    */
   async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<TerminationRow[]> {
-    let due = this.db
+    const due = this.db
       .selectFrom('terminations')
       .select('id')
       .where('next_attempt_at', '<=', now)
       .orderBy('next_attempt_at')
       .limit(limit);
-    if (this.engine === 'postgres') due = due.forUpdate().skipLocked();
+    if (this.engine === 'postgres') {
+      // A MATERIALIZED CTE runs the locking select exactly once, whatever plan the UPDATE gets. A row
+      // another replica claimed and committed meanwhile is re-checked against `<= now` and left out.
+      return this.db
+        .with((w) => w('due').materialized(), () => due.forUpdate().skipLocked())
+        .updateTable('terminations')
+        .set({ lease_owner: owner, next_attempt_at: now + leaseMs, updated_at: now })
+        .where('id', 'in', (eb) => eb.selectFrom('due').select('due.id'))
+        .returningAll()
+        .execute();
+    }
     return this.db
       .updateTable('terminations')
       .set({ lease_owner: owner, next_attempt_at: now + leaseMs, updated_at: now })
@@ -249,7 +265,7 @@ export class TerminationStore {
       await this.insertHistory(
         trx,
         outcomes
-          .filter((o) => settled.has(o.id))
+          .filter((o) => settled.has(o.id) && o.record !== false)
           .map((o) => ({ termination_id: o.id, at: now, state: o.state, step: o.step, event: o.event, detail: o.detail })),
       );
       return [...settled];
@@ -322,8 +338,16 @@ export class TerminationStore {
     return row?.next_attempt_at ?? null;
   }
 
-  private async insertHistory(trx: Transaction<Database>, rows: Omit<HistoryRow, 'id'>[]): Promise<void> {
+  /**
+   * Runs inside the transaction of every recorded transition, with its history rows: the notification
+   * outbox (src/notify/outbox.ts) is written here, so a notification is committed with what it reports.
+   */
+  onHistory: ((trx: Transaction<Database>, rows: Omit<HistoryRow, 'id'>[]) => Promise<void>) | undefined;
+
+  /** Records transitions (also used by the operator actions, src/store/operator.ts). */
+  async insertHistory(trx: Transaction<Database>, rows: Omit<HistoryRow, 'id'>[]): Promise<void> {
     for (const chunk of chunks(rows, INSERT_CHUNK)) await trx.insertInto('termination_history').values(chunk).execute();
+    if (this.onHistory && rows.length > 0) await this.onHistory(trx, rows);
   }
 
   async close(): Promise<void> {

@@ -27,6 +27,9 @@ export interface WorkerOptions {
   onOutcome?: (row: TerminationRow, outcome: Outcome) => void;
 }
 
+/** How long after the first due row the worker claims, to gather rows due at almost the same time. */
+const COALESCE_MS = 25;
+
 export type WorkerState = 'created' | 'running' | 'stopping' | 'stopped';
 
 export class Worker {
@@ -99,7 +102,10 @@ export class Worker {
     try {
       const next = await this.store.nextWake();
       if (next === null) return this.options.pollMs;
-      return Math.max(0, Math.min(this.options.pollMs, next - this.now()));
+      // Rows that advanced together were rescheduled a few milliseconds apart; waking a little after
+      // the first is due lets one claim take them all, so they stay one batch (one AWS call).
+      const wait = next - this.now();
+      return wait > this.options.pollMs ? this.options.pollMs : Math.max(0, wait) + COALESCE_MS;
     } catch {
       return this.options.pollMs;
     }
@@ -212,6 +218,8 @@ export class Worker {
         return { ...base, state: result.state, step: result.step, nextAttemptAt: result.at, attempts: 'reset', reason: null, event: result.event, detail: result.detail };
       case 'final':
         return { ...base, state: result.state, step: row.step, nextAttemptAt: null, attempts: 'keep', reason: result.detail, event: result.event, detail: result.detail };
+      case 'wait':
+        return { ...base, state: result.state ?? row.state, step: row.step, nextAttemptAt: result.at, attempts: 'keep', reason: result.detail, event: result.event, detail: result.detail, record: result.record ?? true };
       case 'retry': {
         const failures = row.attempts + 1;
         if (exhausted(this.options.retry, failures)) {

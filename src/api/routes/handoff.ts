@@ -43,8 +43,9 @@ export function handOffRoutes(app: FastifyInstance, deps: AppDeps): void {
       scheduled = await deps.recordHandOff({
         ...doc,
         dueAt: now + delayMs,
-        firstStep: 'terminate',
-        firstAttemptAt: now + delayMs,
+        // The drain (leave the group, deregister, wait, hook) starts at once; the termination waits for dueAt.
+        firstStep: deps.firstStep,
+        firstAttemptAt: now,
         requestedBy: request.principal,
         sourceIp: request.ip,
         userAgent: request.headers['user-agent']?.slice(0, 255) ?? null,

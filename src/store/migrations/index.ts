@@ -6,6 +6,8 @@
 import type { Kysely } from 'kysely';
 import type { Engine } from '../engine.js';
 import * as m001 from './001_initial.js';
+import * as m002 from './002_operator_notify.js';
+import * as m003 from './003_step_data.js';
 
 export interface EngineMigration {
   up(db: Kysely<unknown>, engine: Engine): Promise<void>;
@@ -13,4 +15,6 @@ export interface EngineMigration {
 
 export const MIGRATIONS: Record<string, EngineMigration> = {
   '001_initial': m001,
+  '002_operator_notify': m002,
+  '003_step_data': m003,
 };

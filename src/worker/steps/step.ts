@@ -10,7 +10,12 @@ export type StepResult =
   /** The termination is over. */
   | { kind: 'final'; state: FinalState; event: string; detail: string }
   /** Try the same step again later, under the shared retry policy, in `state` (default: unchanged). */
-  | { kind: 'retry'; event: string; reason: string; state?: string };
+  | { kind: 'retry'; event: string; reason: string; state?: string }
+  /**
+   * Not a failure: look again at `at` (a drain still in progress, a hook's next try). Keeps the attempt
+   * count, releases the lease; `detail` becomes the row's reason. `record: false` adds no history entry.
+   */
+  | { kind: 'wait'; at: number; event: string; detail: string; state?: string; record?: boolean };
 
 export interface StepContext {
   owner: string;

@@ -1,10 +1,14 @@
 /**
- * The last step: terminate (or, in dry-run mode, ask EC2 whether it would) in batches of up to 1,000
- * ids per region. Rows enter `terminating` under the lease before the call, so a concurrent cancel
+ * The last step: terminate, or stop (policy `action: stop`), or in dry-run mode ask EC2 whether it would,
+ * in batches of up to 1,000 ids per region and action. Rows enter `terminating` under the lease before the call, so a concurrent cancel
  * either wins before it or is refused after it.
  */
 import type { AwsClients } from '../../aws/clients.js';
-import { describeInstanceStates, MAX_IDS_PER_CALL, terminateInstances, type CallCounter } from '../../aws/ec2.js';
+import { MAX_IDS_PER_CALL, stopInstances, terminateInstances, type CallCounter } from '../../aws/ec2.js';
+import { describeInstanceRecords, goneReason } from '../../aws/instances.js';
+import type { GuardPolicy } from '../../policy/resolve.js';
+import { guardRefusal } from '../guard.js';
+import { classifyAwsError } from '../../aws/errors.js';
 import { runIsolated, type InstanceResult } from '../../aws/isolate.js';
 import type { TerminationRow } from '../../store/schema.js';
 import type { Step, StepContext, StepResult } from './step.js';
@@ -13,6 +17,10 @@ export interface TerminateOptions {
   clients: AwsClients;
   dryRun: boolean;
   countCall?: CallCounter;
+  /** What to do with a row's instance (its policy's `action`); `terminate` when absent. */
+  actionFor?: (row: TerminationRow) => 'terminate' | 'stop';
+  /** When set, EC2's record of each instance is checked against the guards just before acting. */
+  guard?: GuardPolicy;
 }
 
 export function terminateStep(options: TerminateOptions): Step {
@@ -21,19 +29,27 @@ export function terminateStep(options: TerminateOptions): Step {
     async run(rows, ctx) {
       const results = new Map<number, StepResult>();
       const held = new Set(await ctx.store.enterState(ctx.owner, rows.map((r) => r.id), 'terminating', 'terminate.started', ctx.now()));
-      const batches = batchByRegion(rows.filter((r) => held.has(r.id)));
+      const heldRows = rows.filter((r) => held.has(r.id));
+      const actionOf = (r: TerminationRow) => options.actionFor?.(r) ?? 'terminate';
+      // Rows of one claim may want different actions: one batch per region and action.
+      const batches = (['terminate', 'stop'] as const).flatMap((action) => batchByRegion(heldRows.filter((r) => actionOf(r) === action)).map((b) => ({ ...b, action })));
       await Promise.all(
-        batches.map(async ({ region, rows: batch }) => {
+        batches.map(async ({ region, rows: claimed, action }) => {
+          let batch = claimed;
           const client = options.clients.ec2For(region);
+          if (options.guard) batch = await guardBatch(batch, region, client, options.guard, options.countCall, results);
+          if (batch.length === 0) return;
+          const stop = action === 'stop';
+          const apiName = stop ? 'StopInstances' : 'TerminateInstances';
           const byInstance = await runIsolated(
             batch.map((r) => r.instance_id),
             {
-              actionName: options.dryRun ? 'TerminateInstances (dry run)' : 'TerminateInstances',
-              call: (ids) => terminateInstances(client, ids, options.dryRun, options.countCall),
-              describe: (ids) => describeInstanceStates(client, ids, options.countCall),
+              actionName: options.dryRun ? `${apiName} (dry run)` : apiName,
+              call: (ids) => (stop ? stopInstances : terminateInstances)(client, ids, options.dryRun, options.countCall),
+              describe: async (ids) => new Map([...(await describeInstanceRecords(client, ids, options.countCall))].map(([id, r]) => [id, r.state])),
             },
           );
-          for (const row of batch) results.set(row.id, toStepResult(byInstance.get(row.instance_id)!, options.dryRun));
+          for (const row of batch) results.set(row.id, toStepResult(byInstance.get(row.instance_id)!, options.dryRun, action));
         }),
       );
       return results;
@@ -41,11 +57,44 @@ export function terminateStep(options: TerminateOptions): Step {
   };
 }
 
-function toStepResult(result: InstanceResult, dryRun: boolean): StepResult {
+/**
+ * The guards, just before acting: settles refused and vanished instances in `results`, returns the rows
+ * that may go ahead. A failed look-up retries the batch (acting unguarded is not an option).
+ */
+async function guardBatch(
+  batch: TerminationRow[],
+  region: string,
+  client: ReturnType<AwsClients['ec2For']>,
+  guard: GuardPolicy,
+  count: CallCounter | undefined,
+  results: Map<number, StepResult>,
+): Promise<TerminationRow[]> {
+  let records;
+  try {
+    records = await describeInstanceRecords(client, batch.map((r) => r.instance_id), count);
+  } catch (err) {
+    const e = classifyAwsError(err);
+    for (const r of batch) results.set(r.id, { kind: 'retry', event: 'terminate.retry', reason: `guard check: DescribeInstances: ${e.code}: ${e.message}`, state: 'terminating' });
+    return [];
+  }
+  const allowed: TerminationRow[] = [];
+  for (const row of batch) {
+    const record = records.get(row.instance_id);
+    const gone = goneReason(record);
+    const refusal = record ? guardRefusal(guard, { region, tags: record.tags }, row) : null;
+    if (gone) results.set(row.id, { kind: 'final', state: 'gone', event: 'terminate.gone', detail: gone });
+    else if (refusal) results.set(row.id, { kind: 'final', state: 'refused', event: 'terminate.refused', detail: refusal });
+    else allowed.push(row);
+  }
+  return allowed;
+}
+
+function toStepResult(result: InstanceResult, dryRun: boolean, action: 'terminate' | 'stop' = 'terminate'): StepResult {
   switch (result.kind) {
     case 'done':
-      return dryRun
-        ? { kind: 'final', state: 'dry_run', event: 'terminate.dry_run', detail: result.detail }
+      if (dryRun) return { kind: 'final', state: 'dry_run', event: 'terminate.dry_run', detail: result.detail };
+      return action === 'stop'
+        ? { kind: 'final', state: 'stopped', event: 'terminate.stopped', detail: `${result.detail} (policy action: stop)` }
         : { kind: 'final', state: 'terminated', event: 'terminate.ok', detail: result.detail };
     case 'gone':
       return { kind: 'final', state: 'gone', event: 'terminate.gone', detail: result.detail };

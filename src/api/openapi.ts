@@ -1,0 +1,211 @@
+/**
+ * The OpenAPI 3.1 document at GET /api/v1/openapi.json, generated from the JSON schemas the routes
+ * validate with (an `onRoute` hook collects them), so the document cannot drift from what the server
+ * checks. The hand-off endpoint parses its body itself (for its precise error codes), and /metrics and
+ * the dashboard are not JSON: those three are described here by hand.
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import { ERROR_SCHEMA } from './routes/schemas.js';
+
+export const OPENAPI_PATH = '/api/v1/openapi.json';
+
+declare module 'fastify' {
+  /** Documentation-only keys of a route schema (ignored by validation, used by the OpenAPI document). */
+  interface FastifySchema {
+    operationId?: string;
+    summary?: string;
+    description?: string;
+    tags?: string[];
+    hide?: boolean;
+  }
+}
+
+interface RouteSchema {
+  summary?: string;
+  description?: string;
+  operationId?: string;
+  tags?: string[];
+  params?: JsonSchema;
+  querystring?: JsonSchema;
+  body?: JsonSchema;
+  response?: Record<string, JsonSchema>;
+}
+type JsonSchema = { [key: string]: unknown; properties?: Record<string, JsonSchema>; required?: readonly string[]; description?: string; type?: unknown };
+
+const STATUS_TEXT: Record<string, string> = {
+  '200': 'OK',
+  '400': 'Bad request: the error code and message say what is wrong',
+  '401': 'Credentials missing or wrong',
+  '404': 'No such termination',
+  '409': 'Conflict: the termination is not in a state that allows this; `state` is its current state',
+};
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Starts collecting the schemas of routes declared on `scope` from now on. */
+export function collectRoutes(scope: FastifyInstance): RouteOptions[] {
+  const routes: RouteOptions[] = [];
+  scope.addHook('onRoute', (route) => {
+    if (route.schema && !(route.schema as { hide?: boolean }).hide) routes.push(route);
+  });
+  return routes;
+}
+
+const json = (schema: unknown) => ({ 'application/json': { schema } });
+
+function operation(route: RouteOptions, method: string) {
+  const schema = route.schema as RouteSchema;
+  const parameters: unknown[] = [];
+  for (const [where, s] of [['path', schema.params], ['query', schema.querystring]] as const) {
+    for (const [name, prop] of Object.entries(s?.properties ?? {})) {
+      const { description, ...rest } = prop;
+      parameters.push({ name, in: where, required: where === 'path' || (s?.required ?? []).includes(name), ...(description ? { description } : {}), schema: rest });
+    }
+  }
+  const op: Record<string, unknown> = {
+    operationId: schema.operationId ?? `${method}${route.url.replace(/[^a-zA-Z0-9]+/g, '_')}`,
+    ...(schema.summary ? { summary: schema.summary } : {}),
+    ...(schema.description ? { description: schema.description } : {}),
+    ...(schema.tags ? { tags: schema.tags } : {}),
+  };
+  if (parameters.length > 0) op.parameters = parameters;
+  if (schema.body) {
+    const types = ([] as unknown[]).concat(schema.body.type ?? []);
+    op.requestBody = { required: !types.includes('null'), content: json(schema.body) };
+  }
+  op.responses = Object.fromEntries(
+    Object.entries(schema.response ?? { 200: {} }).map(([code, s]) => [code, { description: s.description ?? STATUS_TEXT[code] ?? 'See the body', content: json(s) }]),
+  );
+  return op;
+}
+
+const HANDOFF_DOCUMENT = {
+  type: 'object',
+  description: "The original server's document. Fields the service does not know are ignored.",
+  properties: {
+    ec2_instance_id: { type: 'string', pattern: '^i-([0-9a-f]{8}|[0-9a-f]{17})$' },
+    ec2_instance_ids: { type: 'array', maxItems: 1000, items: { type: 'string', pattern: '^i-([0-9a-f]{8}|[0-9a-f]{17})$' }, description: 'used instead of ec2_instance_id when present' },
+    ec2_region: { type: 'string', default: 'us-east-1' },
+    ip_address: { type: 'string', maxLength: 255 },
+    project: { type: 'string', maxLength: 255 },
+    component: { type: 'string', maxLength: 255 },
+    user_data: { description: 'any JSON value, kept opaque' },
+  },
+};
+
+/** Routes that do not validate with a schema, described by hand. */
+const HAND_WRITTEN = {
+  '/delayed-termination': {
+    get: {
+      operationId: 'health',
+      summary: 'Health check (no credentials needed)',
+      tags: ['hand-off'],
+      security: [],
+      responses: { '200': { description: 'the service can record hand-offs; empty text/plain body' }, '503': { description: 'the database is unreachable', content: json(ERROR_SCHEMA) } },
+    },
+    post: {
+      operationId: 'handOff',
+      summary: 'Hand instances off for delayed termination',
+      description: 'Answers 200 only once the hand-off is durably recorded. Repeating a hand-off of a scheduled instance is harmless (`already_scheduled: true`).',
+      tags: ['hand-off'],
+      requestBody: { required: true, content: json(HANDOFF_DOCUMENT) },
+      responses: {
+        '200': {
+          description: 'recorded',
+          content: json({
+            type: 'object',
+            properties: {
+              accepted: { type: 'integer' },
+              terminations: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'integer' },
+                    instance_id: { type: 'string' },
+                    region: { type: 'string' },
+                    state: { type: 'string' },
+                    due_at: { type: 'string', format: 'date-time' },
+                    already_scheduled: { type: 'boolean' },
+                  },
+                },
+              },
+            },
+          }),
+        },
+        '400': { description: 'malformed document; nothing was scheduled', content: json(ERROR_SCHEMA) },
+        '401': { description: 'credentials missing or wrong', content: json(ERROR_SCHEMA) },
+        '413': { description: 'body over the limit', content: json(ERROR_SCHEMA) },
+        '415': { description: 'not application/json', content: json(ERROR_SCHEMA) },
+        '503': { description: 'the database failed; nothing was recorded; retry', content: json(ERROR_SCHEMA) },
+      },
+    },
+  },
+  '/metrics': {
+    get: {
+      operationId: 'metrics',
+      summary: 'Prometheus metrics (text exposition format)',
+      tags: ['monitoring'],
+      responses: { '200': { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } }, '401': { description: 'credentials missing or wrong', content: json(ERROR_SCHEMA) } },
+    },
+  },
+  '/': {
+    get: {
+      operationId: 'dashboard',
+      summary: 'The dashboard for people (HTML; it asks for the token and calls this API with it)',
+      tags: ['operator'],
+      security: [],
+      responses: { '200': { description: 'the page', content: { 'text/html': { schema: { type: 'string' } } } } },
+    },
+  },
+};
+
+export function openApiDocument(routes: RouteOptions[]): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = structuredClone(HAND_WRITTEN);
+  for (const route of routes) {
+    const path = route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    for (const method of ([] as string[]).concat(route.method)) {
+      if (method === 'HEAD') continue;
+      (paths[path] ??= {})[method.toLowerCase()] = operation(route, method.toLowerCase());
+    }
+  }
+  paths[OPENAPI_PATH] = {
+    get: { operationId: 'openapi', summary: 'This document', tags: ['operator'], security: [], responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } },
+  };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'asg-delegated-destroy (ddsrv)',
+      version: version(),
+      description: 'Durable delayed termination of EC2 instances handed off by Skopos, and the operator API to watch and steer it.',
+    },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'the server token (--auth-token)' },
+        basic: { type: 'http', scheme: 'basic', description: 'any user name, the server token as the password' },
+      },
+    },
+    security: [{ bearer: [] }, { basic: [] }],
+    tags: [
+      { name: 'hand-off', description: "the original server's endpoint" },
+      { name: 'operator', description: 'watch and steer terminations' },
+      { name: 'monitoring', description: 'Prometheus' },
+    ],
+    paths,
+  };
+}
+
+export function openApiRoute(app: FastifyInstance, routes: RouteOptions[]): void {
+  let doc: string | undefined;
+  app.get(OPENAPI_PATH, async (_request, reply) => {
+    doc ??= JSON.stringify(openApiDocument(routes), null, 2);
+    return reply.type('application/json; charset=utf-8').send(doc);
+  });
+}

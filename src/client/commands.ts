@@ -1,0 +1,132 @@
+/**
+ * `ddsrv list | show ID | cancel ID | expedite ID`: the operator API from a shell. A readable table by
+ * default, `--json` for scripts (the API's own JSON, unchanged). Exit codes: 0 done, 1 refused or
+ * unreachable (the message says why), 2 bad usage, 3 conflict (the termination's state does not allow
+ * the action; the message names the state).
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { ALL_STATES } from '../domain/states.js';
+import { detailText, listTable, type Detail, type Page } from './format.js';
+import { ClientError, DEFAULT_URL, request, resolveConnection, type ClientOptions } from './http.js';
+
+interface CommonFlags extends ClientOptions {
+  json?: boolean;
+}
+
+const write = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+
+function withConnection(command: Command): Command {
+  return command
+    .option('--url <URL>', `the ddsrv server (env DDSRV_URL) (default ${DEFAULT_URL})`)
+    .option('--token <TOKEN>', 'the server token (env DDSRV_AUTH_TOKEN)')
+    .option('--json', 'print the API response as JSON, for scripts');
+}
+
+/** Runs an action, turning client errors into a message on stderr and an exit code. */
+function guarded<A extends unknown[]>(run: (...args: A) => Promise<void>) {
+  return async (...args: A) => {
+    try {
+      await run(...args);
+    } catch (err) {
+      if (!(err instanceof ClientError)) throw err;
+      process.stderr.write(`ddsrv: error: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    }
+  };
+}
+
+function terminationId(value: string): number {
+  if (!/^\d{1,15}$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('a termination id is a positive whole number (see `ddsrv list`)');
+  return Number(value);
+}
+
+function limit(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 500) throw new InvalidArgumentError('a whole number from 1 to 500');
+  return Number(value);
+}
+
+interface ListFlags extends CommonFlags {
+  state?: string;
+  project?: string;
+  component?: string;
+  instance?: string;
+  limit?: number;
+  cursor?: string;
+  all?: boolean;
+}
+
+function listCommand(): Command {
+  return withConnection(
+    new Command('list')
+      .description('list terminations, newest first')
+      .option('--state <STATES>', `only these states, comma-separated (${ALL_STATES.join(', ')}; "active" = pending,draining,terminating)`)
+      .option('--project <NAME>', 'only this Skopos project')
+      .option('--component <NAME>', 'only this Skopos component')
+      .option('--instance <ID>', 'only this instance id')
+      .option('--limit <N>', 'rows per page, 1-500 (default 50)', limit)
+      .option('--cursor <CURSOR>', 'continue after a previous page (its "next")')
+      .option('--all', 'follow every page (careful with a large schedule)'),
+  ).action(
+    guarded(async (flags: ListFlags) => {
+      const conn = resolveConnection(flags);
+      const params = new URLSearchParams();
+      if (flags.state) params.set('state', flags.state === 'active' ? 'pending,draining,terminating' : flags.state);
+      if (flags.project) params.set('project', flags.project);
+      if (flags.component) params.set('component', flags.component);
+      if (flags.instance) params.set('instance_id', flags.instance);
+      params.set('limit', String(flags.limit ?? 50));
+      let cursor = flags.cursor;
+      const items: Page['items'] = [];
+      let next: string | null = null;
+      do {
+        if (cursor) params.set('cursor', cursor);
+        const page = await request<Page>(conn, 'GET', `/api/v1/terminations?${params}`);
+        items.push(...page.items);
+        next = page.next;
+        cursor = next ?? undefined;
+      } while (flags.all && next);
+      const page: Page = { items, next };
+      if (flags.json) {
+        write(JSON.stringify(page, null, 2));
+        return;
+      }
+      write(listTable(page, Date.now()));
+      if (next) process.stderr.write(`(more: add --cursor ${next}, or --all)\n`);
+    }),
+  );
+}
+
+function showCommand(): Command {
+  return withConnection(new Command('show').description('one termination with its full history').argument('<ID>', 'termination id', terminationId)).action(
+    guarded(async (id: number, flags: CommonFlags) => {
+      const detail = await request<Detail>(resolveConnection(flags), 'GET', `/api/v1/terminations/${id}`);
+      write(flags.json ? JSON.stringify(detail, null, 2) : detailText(detail, Date.now()));
+    }),
+  );
+}
+
+function actionCommand(name: 'cancel' | 'expedite', description: string, done: (d: Detail) => string): Command {
+  return withConnection(
+    new Command(name)
+      .description(description)
+      .argument('<ID>', 'termination id', terminationId)
+      .option('--reason <TEXT>', 'your words, kept in the history'),
+  ).action(
+    guarded(async (id: number, flags: CommonFlags & { reason?: string }) => {
+      const detail = await request<Detail>(resolveConnection(flags), 'POST', `/api/v1/terminations/${id}/${name}`, flags.reason ? { reason: flags.reason } : {});
+      write(flags.json ? JSON.stringify(detail, null, 2) : done(detail));
+    }),
+  );
+}
+
+export function clientCommands(): Command[] {
+  return [
+    listCommand(),
+    showCommand(),
+    actionCommand('cancel', 'cancel a pending or draining termination: the instance is kept', (d) => {
+      const last = d.history[d.history.length - 1];
+      return `termination ${d.id} of ${d.instance_id} (${d.region}) cancelled: the instance is kept\n${last?.detail ?? ''}`;
+    }),
+    actionCommand('expedite', 'terminate now: skip the rest of the delay and of the drain', (d) => `termination ${d.id} of ${d.instance_id} (${d.region}) expedited: terminating now (ddsrv show ${d.id} to follow it)`),
+  ];
+}

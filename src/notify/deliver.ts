@@ -1,0 +1,188 @@
+/**
+ * Delivers the outbox: its own loop, beside the worker and never in its way (the worker only writes an
+ * outbox row in its own transaction; a slow or dead webhook delays nothing but notifications).
+ *
+ * A 2xx is delivered. Timeouts, connection errors, 408, 429 and 5xx are retried with the worker's backoff
+ * (5 s doubling to 10 min, with jitter) up to `maxAttempts`; any other answer (a 4xx: the webhook refuses
+ * this body or this URL) fails at once, since repeating it cannot help. Either way the outcome is kept
+ * in the outbox row and logged. Delivery is at least once: a receiver that must not see a repeat can
+ * drop duplicates by `notification_id` (also sent as the `X-Ddsrv-Notification-Id` header).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.js';
+import type { TerminationStore } from '../store/store.js';
+import { backoffMs, type RetryPolicy } from '../worker/backoff.js';
+import { redactUrl, type NotifyConfig } from './config.js';
+import { notificationBody } from './format.js';
+import { Outbox, outboxWriter, type ClaimedNotification } from './outbox.js';
+
+export interface NotifierOptions {
+  pollMs?: number;
+  leaseMs?: number;
+  retry?: Omit<RetryPolicy, 'maxAttempts'>;
+  now?: () => number;
+  random?: () => number;
+  fetch?: typeof fetch;
+}
+
+const BATCH = 50;
+const PARALLEL = 4;
+
+type Attempt = { kind: 'delivered' } | { kind: 'retry'; error: string } | { kind: 'failed'; error: string };
+
+export class Notifier {
+  readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}-notify`;
+  private readonly outbox: Outbox;
+  private state: 'created' | 'running' | 'stopping' | 'stopped' = 'created';
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly pollMs: number;
+  private readonly leaseMs: number;
+  private readonly retry: RetryPolicy;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly fetch: typeof fetch;
+
+  constructor(
+    private readonly store: TerminationStore,
+    private readonly config: NotifyConfig,
+    private readonly log: Logger,
+    private readonly metrics?: Metrics,
+    options: NotifierOptions = {},
+  ) {
+    this.outbox = new Outbox(store.db, store.engine);
+    this.pollMs = options.pollMs ?? 2000;
+    this.leaseMs = options.leaseMs ?? config.timeoutMs * 3;
+    this.retry = { baseMs: 5000, maxMs: 600_000, ...options.retry, maxAttempts: config.maxAttempts };
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.fetch = options.fetch ?? fetch;
+  }
+
+  /** The store hook that writes the outbox in each transition's transaction. */
+  get writer() {
+    return outboxWriter(this.config.on);
+  }
+
+  /** Whether a transition to `state` is notified (to wake the loop at once). */
+  wants(state: string): boolean {
+    return this.config.on.has(state);
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'created') throw new Error(`notifier already ${this.state}`);
+    this.state = 'running';
+    if (this.store.engine === 'sqlite') {
+      // The file is locked to this process: every claim in it belonged to a process that is gone.
+      const released = await this.outbox.release(null, this.now());
+      if (released > 0) this.log.info({ released }, 'notifications claimed by a previous run are due again');
+    }
+    this.log.info({ url: redactUrl(this.config.url), on: [...this.config.on], format: this.config.format }, 'notifications on');
+    this.loop = this.run();
+  }
+
+  poke(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'created' || this.state === 'stopped') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopping';
+    this.poke();
+    await this.loop;
+    await this.outbox.release(this.owner, this.now()).catch((err) => this.log.warn({ err }, 'could not release notification claims'));
+    this.state = 'stopped';
+  }
+
+  private async run(): Promise<void> {
+    while (this.state === 'running') {
+      let handled = 0;
+      try {
+        handled = await this.round();
+      } catch (err) {
+        this.log.error({ err }, 'notification round failed');
+      }
+      if (this.state !== 'running') break;
+      if (handled === 0) await this.sleep(await this.sleepMs());
+    }
+  }
+
+  private async sleepMs(): Promise<number> {
+    try {
+      const next = await this.outbox.nextWake();
+      return next === null ? this.pollMs : Math.max(0, Math.min(this.pollMs, next - this.now()));
+    } catch {
+      return this.pollMs;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  /** Claims due notifications and delivers them, a few at a time; returns how many it handled. */
+  private async round(): Promise<number> {
+    const claimed = await this.outbox.claimDue(this.owner, this.now(), this.leaseMs, BATCH);
+    let next = 0;
+    const lane = async () => {
+      while (next < claimed.length) await this.deliver(claimed[next++]!);
+    };
+    await Promise.all(Array.from({ length: PARALLEL }, lane));
+    return claimed.length;
+  }
+
+  private async deliver(n: ClaimedNotification): Promise<void> {
+    const attempt = await this.send(n);
+    const tries = n.attempts + 1;
+    const now = this.now();
+    const ctx = { notification_id: n.id, termination_id: n.termination.id, instance_id: n.termination.instance_id, state: n.state, attempt: tries, url: redactUrl(this.config.url) };
+    if (attempt.kind === 'delivered') {
+      await this.outbox.finish(this.owner, n.id, 'delivered', null, now);
+      this.metrics?.notifications.inc({ result: 'delivered' });
+      this.log.info(ctx, 'notification delivered');
+    } else if (attempt.kind === 'retry' && tries < this.retry.maxAttempts) {
+      const at = now + backoffMs(this.retry, tries, this.random());
+      await this.outbox.retryAt(this.owner, n.id, at, attempt.error);
+      this.metrics?.notifications.inc({ result: 'retry' });
+      this.log.warn({ ...ctx, error: attempt.error, retry_at: new Date(at).toISOString() }, 'notification not delivered; will retry');
+    } else {
+      const error = attempt.kind === 'retry' ? `gave up after ${tries} attempts: ${attempt.error}` : attempt.error;
+      await this.outbox.finish(this.owner, n.id, 'failed', error, now);
+      this.metrics?.notifications.inc({ result: 'failed' });
+      this.log.error({ ...ctx, error }, 'notification failed; it will not be retried');
+    }
+  }
+
+  private async send(n: ClaimedNotification): Promise<Attempt> {
+    let response: Response;
+    try {
+      response = await this.fetch(this.config.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'ddsrv-notify', 'x-ddsrv-notification-id': String(n.id) },
+        body: JSON.stringify(notificationBody(n, this.config.format)),
+        signal: AbortSignal.timeout(this.config.timeoutMs),
+        redirect: 'manual',
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      return { kind: 'retry', error: `${(err as Error).name === 'TimeoutError' ? `no answer within ${this.config.timeoutMs} ms` : (err as Error).message}${cause?.code ? ` (${cause.code})` : ''}` };
+    }
+    // The body is not needed, but must be consumed to free the connection.
+    const text = (await response.text().catch(() => '')).slice(0, 200);
+    if (response.ok) return { kind: 'delivered' };
+    const error = `HTTP ${response.status}${text ? `: ${text}` : ''}`;
+    if (response.status === 408 || response.status === 429 || response.status >= 500) return { kind: 'retry', error };
+    return { kind: 'failed', error: `${error} (not retried: the webhook refused it)` };
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Step 1, `asg_detach`: the instance leaves its Auto Scaling group with the group's desired capacity
+ * decremented, so the group launches no replacement (`asg: leave` skips this step).
+ *
+ * Per region and claimed batch: one DescribeInstances per 200 ids (an instance that no longer exists ends
+ * `gone` here, early), one DescribeAutoScalingInstances per 50 ids, and only for instances still in a
+ * group: one DescribeAutoScalingGroups (the group's load balancers, which AWS drains the instance from
+ * itself) and one DetachInstances per group and 20 ids.
+ *
+ * Idempotent: an instance already `Detaching`/`Detached`, or in no group, is done; one that someone else
+ * detached between our look and our call (ValidationError "is not part of Auto Scaling group") too. A
+ * row whose detach is recorded in step_data is not looked at again after a restart.
+ */
+import { classifyAwsError } from '../../aws/errors.js';
+import { describeAsgMembership, describeGroupLoadBalancers, detachInstances, DETACH_MAX, type AsgMembership } from '../../aws/autoscaling.js';
+import { errorName } from '../../aws/elb.js';
+import { describeInstanceRecords, goneReason } from '../../aws/instances.js';
+import type { TerminationRow } from '../../store/schema.js';
+import type { Pipeline } from '../pipeline.js';
+import { readStepData, type AsgProgress, type StepData } from '../step-data.js';
+import type { Step, StepResult } from './step.js';
+
+const NAME = 'asg_detach';
+const DETACHABLE = new Set(['InService', 'Standby']);
+const ALREADY_LEAVING = new Set(['Detaching', 'Detached']);
+
+export function asgDetachStep(p: Pipeline): Step {
+  return {
+    name: NAME,
+    async run(rows, ctx) {
+      const results = new Map<number, StepResult>();
+      const saves: { row: TerminationRow; data: StepData }[] = [];
+      const now = ctx.now();
+      const todo: TerminationRow[] = [];
+      for (const row of rows) {
+        const data = readStepData(row);
+        if (p.policyFor(row).asg === 'leave') {
+          results.set(row.id, p.advance(NAME, row, data, now, `${NAME}.skipped`, 'policy asg: leave (the instance stays in its group)'));
+        } else if (data.asg) {
+          // Done before a restart; the result just was not recorded.
+          results.set(row.id, p.advance(NAME, row, data, now, `${NAME}.ok`, describeDone(data.asg)));
+        } else {
+          todo.push(row);
+        }
+      }
+      const held = await p.begin(ctx, todo, NAME);
+      const count = p.counter(NAME);
+
+      await Promise.all(
+        [...p.byRegion(held)].map(async ([region, regionRows]) => {
+          const retryAll = (list: TerminationRow[], reason: string) => {
+            for (const r of list) results.set(r.id, { kind: 'retry', event: `${NAME}.retry`, reason, state: 'draining' });
+          };
+          const done = (row: TerminationRow, asg: AsgProgress, event: string, detail: string) => {
+            const data = { ...readStepData(row), asg };
+            saves.push({ row, data });
+            results.set(row.id, p.advance(NAME, row, data, ctx.now(), event, detail));
+          };
+
+          let live: TerminationRow[];
+          let members: Map<string, AsgMembership>;
+          try {
+            const records = await describeInstanceRecords(p.clients.ec2For(region), regionRows.map((r) => r.instance_id), count);
+            live = [];
+            for (const row of regionRows) {
+              const gone = goneReason(records.get(row.instance_id));
+              if (gone) results.set(row.id, { kind: 'final', state: 'gone', event: `${NAME}.gone`, detail: gone });
+              else live.push(row);
+            }
+            members = await describeAsgMembership(p.clients.autoScalingFor(region), live.map((r) => r.instance_id), count);
+          } catch (err) {
+            const e = classifyAwsError(err);
+            return retryAll(regionRows.filter((r) => !results.has(r.id)), `${e.code}: ${e.message}`);
+          }
+
+          const toDetach = new Map<string, TerminationRow[]>();
+          for (const row of live) {
+            const m = members.get(row.instance_id);
+            if (!m) {
+              done(row, none(), `${NAME}.ok`, 'in no Auto Scaling group: nothing to detach');
+            } else if (ALREADY_LEAVING.has(m.lifecycle)) {
+              done(row, { ...none(), group: m.group, lifecycle: m.lifecycle, detached: true }, `${NAME}.ok`, `already leaving group ${m.group} (${m.lifecycle})`);
+            } else if (m.lifecycle.startsWith('Terminat')) {
+              done(row, { ...none(), group: m.group, lifecycle: m.lifecycle }, `${NAME}.ok`, `group ${m.group} is already terminating it (${m.lifecycle}); not detached`);
+            } else if (!DETACHABLE.has(m.lifecycle)) {
+              results.set(row.id, { kind: 'retry', event: `${NAME}.retry`, reason: `in group ${m.group} in lifecycle state ${m.lifecycle}, which cannot be detached (only InService or Standby can)`, state: 'draining' });
+            } else if (p.dryRun) {
+              done(row, { ...none(), group: m.group, lifecycle: m.lifecycle }, `${NAME}.dry_run`, `dry run: would detach from group ${m.group} with its desired capacity decremented; left in the group`);
+            } else {
+              const list = toDetach.get(m.group);
+              if (list) list.push(row);
+              else toDetach.set(m.group, [row]);
+            }
+          }
+          if (toDetach.size === 0) return;
+
+          const client = p.clients.autoScalingFor(region);
+          let attached: Awaited<ReturnType<typeof describeGroupLoadBalancers>>;
+          try {
+            attached = await describeGroupLoadBalancers(client, [...toDetach.keys()], count);
+          } catch (err) {
+            const e = classifyAwsError(err);
+            return retryAll([...toDetach.values()].flat(), `DescribeAutoScalingGroups: ${e.code}: ${e.message}`);
+          }
+
+          for (const [group, groupRows] of toDetach) {
+            const lbs = attached.get(group) ?? { classic: [], targetGroups: [] };
+            const detached = (row: TerminationRow, detail: string) =>
+              done(row, { group, lifecycle: members.get(row.instance_id)!.lifecycle, detached: true, classic: lbs.classic, targetGroups: lbs.targetGroups }, `${NAME}.ok`, detail);
+            for (let i = 0; i < groupRows.length; i += DETACH_MAX) {
+              const chunk = groupRows.slice(i, i + DETACH_MAX);
+              const failed = await tryDetach(chunk);
+              if (failed === null || chunk.length === 1) continue; // done, or settled by tryDetach
+              if (errorName(failed) === 'ValidationError' && chunk.length > 1) {
+                // One instance spoils the call (it left meanwhile, or the group is at its minimum): one by one.
+                for (const row of chunk) await tryDetach([row]);
+              } else {
+                settleFailure(chunk, failed);
+              }
+            }
+
+            async function tryDetach(list: TerminationRow[]): Promise<unknown> {
+              try {
+                await detachInstances(client, group, list.map((r) => r.instance_id), count);
+                for (const row of list) detached(row, `detached from group ${group}; its desired capacity was decremented, so it launches no replacement`);
+                return null;
+              } catch (err) {
+                if (list.length === 1) settleFailure(list, err);
+                return err;
+              }
+            }
+
+            function settleFailure(list: TerminationRow[], err: unknown) {
+              const e = classifyAwsError(err);
+              for (const row of list) {
+                if (e.code === 'ValidationError' && /not part of Auto Scaling group/i.test(e.message)) {
+                  done(row, { ...none(), group, lifecycle: 'Detached' }, `${NAME}.ok`, `no longer in group ${group} (detached by someone else meanwhile)`);
+                } else {
+                  results.set(row.id, { kind: 'retry', event: `${NAME}.retry`, reason: `DetachInstances from ${group}: ${e.code}: ${e.message}`, state: 'draining' });
+                }
+              }
+            }
+          }
+        }),
+      );
+      await p.save(ctx, saves);
+      return results;
+    },
+  };
+}
+
+function none(): AsgProgress {
+  return { group: null, lifecycle: null, detached: false, classic: [], targetGroups: [] };
+}
+
+function describeDone(asg: AsgProgress): string {
+  if (asg.group === null) return 'in no Auto Scaling group: nothing to detach';
+  return asg.detached ? `detached from group ${asg.group} (recorded before a restart)` : `group ${asg.group}: ${asg.lifecycle ?? 'not detached'}`;
+}

@@ -1,0 +1,188 @@
+/**
+ * Step 2b, `drain_wait`: waits until the load balancers have let go of the instance: every target group
+ * reports it `unused` (or not registered), every classic load balancer no longer `InService` (while
+ * connection draining runs AWS reports "InService: Instance deregistration currently in progress").
+ *
+ * It never holds a lease while waiting: each look is one short step run (one DescribeTargetHealth per
+ * target group and one DescribeInstanceHealth per classic load balancer, for the whole batch), and a drain
+ * still in progress is looked at again later (`wait`: not a failure, no attempt counted, no history entry
+ * per look). The pause grows with the time spent waiting, from `drainPollMinMs` to `drainPollMaxMs`
+ * (5 s to 30 s by default). Past the deadline set by lb_deregister (drain.timeout, default 10m) it records
+ * the timeout, with what was still draining, and goes on.
+ */
+import { classifyAwsError } from '../../aws/errors.js';
+import { describeClassicHealth, describeTargetHealth, isInvalidMember, isLoadBalancerGone, targetGroupName, type Target } from '../../aws/elb.js';
+import { formatDuration } from '../../domain/duration.js';
+import type { TerminationRow } from '../../store/schema.js';
+import { mapWithLimit } from '../concurrency.js';
+import type { Pipeline } from '../pipeline.js';
+import { readStepData, type StepData } from '../step-data.js';
+import { DRAINING_STATES } from './lb-deregister.js';
+import type { Step, StepResult } from './step.js';
+
+const NAME = 'drain_wait';
+
+/** Pause before the next look: half the time waited so far, within [min, max]. */
+export function pollDelayMs(waitedMs: number, minMs: number, maxMs: number): number {
+  return Math.min(maxMs, Math.max(minMs, Math.round(waitedMs / 2)));
+}
+
+export function drainWaitStep(p: Pipeline): Step {
+  return {
+    name: NAME,
+    async run(rows, ctx) {
+      const results = new Map<number, StepResult>();
+      const now = ctx.now();
+      const dataOf = new Map<number, StepData>();
+      const todo: TerminationRow[] = [];
+      for (const row of rows) {
+        const data = readStepData(row);
+        const lb = data.lb;
+        if (!p.policyFor(row).drain.loadBalancers) {
+          results.set(row.id, p.advance(NAME, row, data, now, `${NAME}.skipped`, 'policy drain.load_balancers: false'));
+        } else if (!lb || lb.targets.length + lb.classic.length === 0) {
+          results.set(row.id, p.advance(NAME, row, data, now, `${NAME}.ok`, 'no load balancer to wait for'));
+        } else {
+          dataOf.set(row.id, data);
+          todo.push(row);
+        }
+      }
+      // The first look records the start (once, not per look).
+      const first = todo.filter((r) => !dataOf.get(r.id)!.drain);
+      if (first.length > 0) {
+        const entries = first.map((row) => {
+          const data = { ...dataOf.get(row.id)!, drain: { startedAt: now } };
+          dataOf.set(row.id, data);
+          return { row, data };
+        });
+        const held = await p.save(ctx, entries, { state: 'draining', step: NAME, event: `${NAME}.started`, detail: () => null });
+        for (const row of first) if (!held.has(row.id)) todo.splice(todo.indexOf(row), 1);
+      }
+      const count = p.counter(NAME);
+
+      await Promise.all(
+        [...p.byRegion(todo)].map(async ([region, regionRows]) => {
+          const pending = new Map<number, string[]>(regionRows.map((r) => [r.id, []]));
+          const failures = new Map<number, string>();
+          const byTargetGroup = new Map<string, { target: Target; rowId: number }[]>();
+          const byClassic = new Map<string, { id: string; rowId: number }[]>();
+          for (const row of regionRows) {
+            const lb = dataOf.get(row.id)!.lb!;
+            for (const t of lb.targets) {
+              const list = byTargetGroup.get(t.arn) ?? [];
+              list.push({ target: { id: row.instance_id, port: t.port }, rowId: row.id });
+              byTargetGroup.set(t.arn, list);
+            }
+            for (const name of lb.classic) {
+              const list = byClassic.get(name) ?? [];
+              list.push({ id: row.instance_id, rowId: row.id });
+              byClassic.set(name, list);
+            }
+          }
+
+          await mapWithLimit([...byTargetGroup], 8, async ([arn, entries]) => {
+            const elbv2 = p.clients.elbv2For(region);
+            const name = targetGroupName(arn);
+            const look = async (list: typeof entries): Promise<unknown> => {
+              try {
+                const states = await describeTargetHealth(elbv2, arn, list.map((e) => e.target), count);
+                for (const e of list) {
+                  const s = states.find((x) => x.id === e.target.id && (e.target.port === null || x.port === e.target.port));
+                  if (!s || s.state === 'unused') continue;
+                  pending.get(e.rowId)!.push(`target group ${name} (${s.state}${DRAINING_STATES.has(s.state) ? '' : ': registered again?'})`);
+                }
+                return null;
+              } catch (err) {
+                return err;
+              }
+            };
+            const err = await look(entries);
+            if (err === null || isLoadBalancerGone(err)) return;
+            if (isInvalidMember(err)) {
+              // An unknown target (the instance is gone) fails the whole call: the others one by one.
+              for (const e of entries) {
+                const one = entries.length === 1 ? err : await look([e]);
+                if (one !== null && !isInvalidMember(one) && !isLoadBalancerGone(one)) failures.set(e.rowId, `DescribeTargetHealth ${name}: ${describe(one)}`);
+              }
+              return;
+            }
+            for (const e of entries) failures.set(e.rowId, `DescribeTargetHealth ${name}: ${describe(err)}`);
+          });
+
+          await mapWithLimit([...byClassic], 8, async ([lbName, entries]) => {
+            const elb = p.clients.elbFor(region);
+            const look = async (list: typeof entries): Promise<unknown> => {
+              try {
+                const health = await describeClassicHealth(elb, lbName, list.map((e) => e.id), count);
+                for (const e of list) {
+                  const h = health.get(e.id);
+                  if (h?.state === 'InService') pending.get(e.rowId)!.push(`classic load balancer ${lbName} (${h.description ?? 'InService'})`);
+                }
+                return null;
+              } catch (err) {
+                return err;
+              }
+            };
+            const err = await look(entries);
+            if (err === null || isLoadBalancerGone(err)) return;
+            if (isInvalidMember(err)) {
+              for (const e of entries) {
+                const one = entries.length === 1 ? err : await look([e]);
+                if (one !== null && !isInvalidMember(one) && !isLoadBalancerGone(one)) failures.set(e.rowId, `DescribeInstanceHealth ${lbName}: ${describe(one)}`);
+              }
+              return;
+            }
+            for (const e of entries) failures.set(e.rowId, `DescribeInstanceHealth ${lbName}: ${describe(err)}`);
+          });
+
+          const at = ctx.now();
+          for (const row of regionRows) {
+            const data = dataOf.get(row.id)!;
+            const lb = data.lb!;
+            const failure = failures.get(row.id);
+            if (failure !== undefined) {
+              results.set(row.id, { kind: 'retry', event: `${NAME}.retry`, reason: failure, state: 'draining' });
+              continue;
+            }
+            const still = pending.get(row.id)!;
+            const waited = at - lb.startedAt;
+            if (still.length === 0) {
+              data.drain = { ...data.drain!, result: 'drained' };
+              results.set(row.id, p.advance(NAME, row, data, at, `${NAME}.ok`, `drained from ${describeLb(data)} (${formatDuration(Math.max(0, waited))} after deregistration)`));
+            } else if (at >= lb.deadline) {
+              data.drain = { ...data.drain!, result: 'timeout' };
+              results.set(
+                row.id,
+                p.advance(NAME, row, data, at, `${NAME}.timeout`, `still draining after ${formatDuration(lb.deadline - lb.startedAt)} (drain.timeout): ${still.join(', ')}; going on without waiting longer`),
+              );
+            } else {
+              const next = Math.min(lb.deadline, at + pollDelayMs(waited, p.tuning.drainPollMinMs, p.tuning.drainPollMaxMs));
+              results.set(row.id, {
+                kind: 'wait',
+                at: next,
+                event: `${NAME}.waiting`,
+                detail: `waiting for the drain: ${still.join(', ')}; next look at ${new Date(next).toISOString()}, giving up at ${new Date(lb.deadline).toISOString()}`,
+                state: 'draining',
+                record: false,
+              });
+            }
+          }
+        }),
+      );
+      // Only finished drains change step_data (the result); a look that changed nothing writes nothing.
+      const finished = todo.filter((r) => results.get(r.id)?.kind === 'advance').map((row) => ({ row, data: dataOf.get(row.id)! }));
+      await p.save(ctx, finished);
+      return results;
+    },
+  };
+}
+
+function describe(err: unknown): string {
+  const e = classifyAwsError(err);
+  return `${e.code}: ${e.message}`;
+}
+
+function describeLb(data: StepData): string {
+  const lb = data.lb!;
+  return [...new Set(lb.targets.map((t) => targetGroupName(t.arn)))].map((n) => `target group ${n}`).concat(lb.classic.map((n) => `classic load balancer ${n}`)).join(', ');
+}

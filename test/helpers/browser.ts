@@ -1,0 +1,30 @@
+// Headless Chromium for browser tests, driven by playwright-core (no browser download: Debian's
+// `chromium` package, at /usr/bin/chromium, or DDSRV_CHROMIUM).
+//
+// Missing browser: locally the tests skip with a message saying how to install it; under CI=true that is
+// a failure, so a CI run can never pass by silently skipping (.ci/run installs it).
+import { accessSync, constants } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+
+export const CHROMIUM = process.env.DDSRV_CHROMIUM || '/usr/bin/chromium';
+const INSTALL_HINT = `no Chromium at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set DDSRV_CHROMIUM) to run the browser tests`;
+
+/** For `describe(name, { skip: browserSkip() }, ...)`. */
+export function browserSkip(): string | false {
+  try {
+    accessSync(CHROMIUM, constants.X_OK);
+    return false;
+  } catch {
+    if (process.env.CI === 'true') throw new Error(`${INSTALL_HINT} (CI=true: refusing to skip)`);
+    return INSTALL_HINT;
+  }
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    timeout: 30_000,
+  });
+}

@@ -1,0 +1,90 @@
+/**
+ * step_data (migration 003) on both engines: saved under the lease only, merged per row, with an optional
+ * history entry in the same transaction; unreadable documents read as empty.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { connect } from '../../src/store/connect.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import { saveStepData } from '../../src/store/step-data.js';
+import { TerminationStore } from '../../src/store/store.js';
+import { readStepData } from '../../src/worker/step-data.js';
+import { createTestDatabase, postgresSkip } from '../helpers/postgres.js';
+
+const T0 = 1_750_000_000_000;
+
+async function open(engine: 'sqlite' | 'postgres'): Promise<{ store: TerminationStore; close(): Promise<void> }> {
+  let url: string;
+  let cleanup: () => Promise<void>;
+  if (engine === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'ddsrv-stepdata-'));
+    url = join(dir, 'db.sqlite');
+    cleanup = async () => rmSync(dir, { recursive: true, force: true });
+  } else {
+    const db = await createTestDatabase('stepdata');
+    url = db.url;
+    cleanup = () => db.drop();
+  }
+  const c = await connect(url);
+  await migrateToLatest(c.db, c.engine);
+  const store = new TerminationStore(c.db, c.engine);
+  return {
+    store,
+    async close() {
+      await store.close();
+      await cleanup();
+    },
+  };
+}
+
+for (const engine of ['sqlite', 'postgres'] as const) {
+  describe(`step_data on ${engine}`, { skip: engine === 'postgres' ? await postgresSkip() : false }, () => {
+    test('saved under the lease, with the history mark in the same transaction', async () => {
+      const { store, close } = await open(engine);
+      try {
+        await store.recordHandOffs(
+          [{ region: 'us-east-1', instanceIds: ['i-00000001', 'i-00000002', 'i-00000003'], ipAddress: null, project: null, component: null, userData: null, requestedBy: null, sourceIp: null, userAgent: null, dueAt: T0, firstStep: 'asg_detach', firstAttemptAt: T0 }],
+          T0,
+        );
+        const rows = await store.claimDue('me', T0, 30_000, 2);
+        assert.equal(rows.length, 2);
+        assert.equal(rows[0]!.step_data, null, 'a new row has no progress');
+        const other = (await store.claimDue('someone-else', T0, 30_000, 5))[0]!;
+        const mark = { state: 'draining', step: 'drain_hook', event: 'drain_hook.started', detail: (id: number) => `call 1 for ${id}` };
+        const held = await saveStepData(
+          store,
+          'me',
+          [
+            { id: rows[0]!.id, json: JSON.stringify({ hook: { attempts: 1 } }) },
+            { id: rows[1]!.id, json: JSON.stringify({ hook: { attempts: 1 } }) },
+            { id: other.id, json: JSON.stringify({ hook: { attempts: 9 } }) },
+          ],
+          T0 + 5,
+          mark,
+        );
+        assert.deepEqual(held.sort(), [rows[0]!.id, rows[1]!.id].sort(), 'a row another worker holds is left alone');
+        const after = (await store.get(rows[0]!.id))!;
+        assert.deepEqual(readStepData(after), { hook: { attempts: 1 } });
+        assert.equal(after.state, 'draining');
+        assert.equal((await store.get(other.id))!.step_data, null);
+        const history = await store.history(rows[1]!.id);
+        assert.deepEqual(history.map((h) => [h.event, h.step, h.state, h.detail, Number(h.at)]), [['drain_hook.started', 'drain_hook', 'draining', `call 1 for ${rows[1]!.id}`, T0 + 5]]);
+        // Without a document, only the mark: step_data is kept.
+        await saveStepData(store, 'me', [{ id: rows[0]!.id }], T0 + 6, { ...mark, event: 'drain_wait.started', step: 'drain_wait' });
+        assert.deepEqual(readStepData((await store.get(rows[0]!.id))!), { hook: { attempts: 1 } });
+      } finally {
+        await close();
+      }
+    });
+  });
+}
+
+test('an absent or unreadable document reads as no progress', () => {
+  assert.deepEqual(readStepData({ step_data: null }), {});
+  assert.deepEqual(readStepData({ step_data: 'not json' }), {});
+  assert.deepEqual(readStepData({ step_data: '[1,2]' }), {});
+  assert.deepEqual(readStepData({ step_data: '{"lb":{"targets":[],"classic":[],"startedAt":1,"deadline":2}}' }).lb?.deadline, 2);
+});
