@@ -147,6 +147,8 @@ export function expediteTermination(store: TerminationStore, req: ActionRequest)
       .updateTable('terminations')
       .set({
         step,
+        // Remembered so the pipeline skips the drain wait and hook after the steps it still runs.
+        step_data: JSON.stringify({ ...readStepData(row), expedited: true }),
         next_attempt_at: req.now,
         due_at: Math.min(row.due_at, req.now),
         lease_owner: null,
@@ -160,7 +162,7 @@ export function expediteTermination(store: TerminationStore, req: ActionRequest)
     if (Number(updated.numUpdatedRows) === 0) return false;
     const what =
       step !== EXPEDITE_STEP
-        ? `due now; the steps that make terminating allowed and safe still run first (from step '${step}': ${[...KEPT_BY_EXPEDITE].slice([...KEPT_BY_EXPEDITE].indexOf(step)).join(', ')}), then it is terminated without waiting out the rest of its delay`
+        ? `due now; the steps that make terminating allowed and safe still run first (from step '${step}': ${[...KEPT_BY_EXPEDITE].slice([...KEPT_BY_EXPEDITE].indexOf(step)).join(', ')}), then it is terminated without the drain wait, the drain hook or the rest of its delay`
         : row.step !== EXPEDITE_STEP
           ? `the rest of the drain (from step '${row.step}') and of the delay skipped; terminating now`
           : 'the rest of the delay skipped; terminating now';

@@ -169,10 +169,12 @@ export function skipReason(step: PipelineStep, policy: EffectivePolicy, data: St
     case 'lb_deregister':
       return policy.drain.loadBalancers ? null : 'drain.load_balancers: false';
     case 'drain_wait':
+      if (data.expedited) return 'expedited by an operator';
       if (!policy.drain.loadBalancers) return 'drain.load_balancers: false';
       if (data.lb && data.lb.targets.length === 0 && data.lb.classic.length === 0) return 'no load balancer held the instance';
       return null;
     case 'drain_hook':
+      if (data.expedited) return 'expedited by an operator';
       return policy.drain.hook === null ? 'no drain hook' : null;
     case 'terminate':
       return null;

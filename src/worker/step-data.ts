@@ -53,6 +53,8 @@ export interface StepData {
   lb?: LbProgress;
   drain?: DrainProgress;
   hook?: HookProgress;
+  /** An operator expedited it: the drain wait and the drain hook are skipped (the steps before still run). */
+  expedited?: boolean;
 }
 
 /** The row's step_data; an absent or unreadable document is an empty one (nothing done yet). */

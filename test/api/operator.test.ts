@@ -4,6 +4,10 @@
  * the races with the worker, authentication, the OpenAPI document, and the query plans that keep the
  * list fast with a million rows.
  */
+import { parsePolicy } from '../../src/policy/load.js';
+import { Policy } from '../../src/policy/resolve.js';
+import { skipReason } from '../../src/worker/pipeline.js';
+import { readStepData } from '../../src/worker/step-data.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
@@ -236,6 +240,13 @@ describe('cancel and expedite', () => {
       await svc.store.db.updateTable('terminations').set({ state: 'draining', step, next_attempt_at: Date.now() + 60_000 }).where('id', '=', t!.id).execute();
       assert.equal((await post(`/api/v1/terminations/${t!.id}/expedite`)).json().step, 'terminate', step);
     }
+    // After the steps it keeps, the pipeline skips the drain wait and the hook of an expedited row.
+    const data = readStepData((await svc.store.get(t!.id))!);
+    assert.equal(data.expedited, true);
+    const policy = new Policy(parsePolicy('defaults:\n  drain:\n    hook: { url: "http://{private_ip}/drain" }\n'), 0).resolve(null, null);
+    assert.equal(skipReason('drain_wait', policy, data), 'expedited by an operator');
+    assert.equal(skipReason('drain_hook', policy, data), 'expedited by an operator');
+    assert.equal(skipReason('drain_hook', policy, {}), null);
   });
 
   test('a cancel wins against a worker that holds the row but has not started terminating', async () => {
