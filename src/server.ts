@@ -123,7 +123,8 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
       for (const s of scheduled) {
         if (!s.duplicate) log.info({ id: s.id, instance_id: s.instance_id, region: s.region, state: 'pending', event: 'accepted', due_at: new Date(s.due_at).toISOString() }, 'transition');
       }
-      wakeWorkerFor(worker, scheduled, config.worker.pollMs);
+      // The first step (guard or leaving the group) starts at once: wake a sleeping worker.
+      if (scheduled.some((s) => !s.duplicate)) worker.poke();
     },
   });
 
@@ -140,12 +141,6 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
       log.info('stopped');
     })());
   return { app, store, worker, metrics, notifier, close };
-}
-
-/** A hand-off due before the worker's next regular look wakes it on time (e.g. with --delay 0). */
-function wakeWorkerFor(worker: Worker, scheduled: Scheduled[], pollMs: number): void {
-  const soonest = Math.min(...scheduled.map((s) => s.due_at)) - Date.now();
-  if (soonest < pollMs) setTimeout(() => worker.poke(), Math.max(0, soonest)).unref();
 }
 
 export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {

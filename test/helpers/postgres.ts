@@ -56,11 +56,39 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Drops test databases left by test processes of this machine that died before their `drop()` (a
+ * killed run). Only for a server on this machine: the pid in a name means nothing on a shared server.
+ */
+async function dropLeftovers(c: pg.Client): Promise<void> {
+  const host = new URL(pgAdminUrl()).hostname;
+  if (!['127.0.0.1', 'localhost', '[::1]', ''].includes(host)) return;
+  const { rows } = await c.query<{ datname: string }>("select datname from pg_database where datname like 'ddsrv\\_test\\_%'");
+  for (const { datname } of rows) {
+    const pid = Number(/_(\d+)_[0-9a-f]{6}$/.exec(datname)?.[1]);
+    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) {
+      await c.query(`drop database if exists "${datname}" with (force)`).catch(() => {});
+    }
+  }
+}
+
 /** Creates an empty database named after `label`; `drop()` removes it, closing any connection left. */
 export async function createTestDatabase(label: string): Promise<TestDatabase> {
   const safe = label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 30);
   const name = `ddsrv_test_${safe}_${process.pid}_${randomBytes(3).toString('hex')}`;
-  await withAdmin((c) => c.query(`create database "${name}"`));
+  await withAdmin(async (c) => {
+    await dropLeftovers(c);
+    await c.query(`create database "${name}"`);
+  });
   const url = new URL(pgAdminUrl());
   url.pathname = `/${name}`;
   let dropped = false;
