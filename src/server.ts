@@ -17,7 +17,7 @@ import { RateWindow } from './worker/rate-limit.js';
 import { migrateToLatest, SchemaTooNewError } from './store/migrate.js';
 import { TerminationStore, type HandOffRecord, type Scheduled } from './store/store.js';
 import { Worker } from './worker/loop.js';
-import { firstStep, pipelineSteps } from './worker/pipeline.js';
+import { pipelineSteps, planHandOff } from './worker/pipeline.js';
 import { Metrics } from './metrics.js';
 import { Notifier } from './notify/deliver.js';
 import { countActive, drainStarts } from './store/operator.js';
@@ -113,8 +113,7 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
     authToken: config.authToken,
     bodyLimitBytes: config.bodyLimitBytes,
     now: Date.now,
-    delayFor: (doc) => config.policy.resolve(doc.project, doc.component, doc.userDataValue).delayMs,
-    firstStep: firstStep(config.policy),
+    plan: (doc, now) => planHandOff(config.policy, doc, now),
     recordHandOff: (record) => committer.submit(record),
     ready: connection.ready,
     onAccepted: (scheduled) => {
@@ -123,8 +122,8 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
       for (const s of scheduled) {
         if (!s.duplicate) log.info({ id: s.id, instance_id: s.instance_id, region: s.region, state: 'pending', event: 'accepted', due_at: new Date(s.due_at).toISOString() }, 'transition');
       }
-      // The first step (guard or leaving the group) starts at once: wake a sleeping worker.
-      if (scheduled.some((s) => !s.duplicate)) worker.poke();
+      // A first step due at once (the guard, leaving the group) wakes a sleeping worker.
+      if (scheduled.some((s) => !s.duplicate && (s.next_attempt_at ?? Infinity) <= Date.now())) worker.poke();
     },
   });
 

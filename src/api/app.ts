@@ -5,6 +5,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { parseJsonBody } from './json-body.js';
 import type { HandOff } from '../domain/handoff.js';
+import type { HandOffPlan } from '../worker/pipeline.js';
 import type { HandOffRecord, Scheduled } from '../store/store.js';
 import { installAuth } from './auth.js';
 import { errorHandler, notFoundHandler } from './errors.js';
@@ -18,10 +19,8 @@ export interface AppDeps extends OperatorApiDeps {
   authToken: string | null;
   bodyLimitBytes: number;
   now(): number;
-  /** The delay that applies to a hand-off (global today; by component with a policy file). */
-  delayFor(doc: HandOff): number;
-  /** The pipeline step a new hand-off starts with. */
-  firstStep: string;
+  /** When a hand-off is due, and where and when its pipeline starts (from the policy). */
+  plan(doc: HandOff, now: number): HandOffPlan;
   /** Durably records one hand-off document (group-committed with its neighbours). */
   recordHandOff(record: HandOffRecord): Promise<Scheduled[]>;
   /** Whether the store can take hand-offs (the health check). */

@@ -30,6 +30,8 @@ export interface Scheduled {
   region: string;
   state: string;
   due_at: number;
+  /** When the worker first looks at it (now when a drain step comes first, else the due time). */
+  next_attempt_at: number | null;
   /** True when the instance was already scheduled and this hand-off changed nothing. */
   duplicate: boolean;
 }
@@ -117,7 +119,7 @@ export class TerminationStore {
           .insertInto('terminations')
           .values(chunk)
           .onConflict((oc) => oc.doNothing())
-          .returning(['id', 'instance_id', 'region', 'state', 'due_at'])
+          .returning(['id', 'instance_id', 'region', 'state', 'due_at', 'next_attempt_at'])
           .execute();
         for (const r of inserted) found.set(key(r.region, r.instance_id), { ...r, duplicate: false });
       }
@@ -150,7 +152,7 @@ export class TerminationStore {
         out.push(
           ...(await trx
             .selectFrom('terminations')
-            .select(['id', 'instance_id', 'region', 'state', 'due_at'])
+            .select(['id', 'instance_id', 'region', 'state', 'due_at', 'next_attempt_at'])
             .where('region', '=', region)
             .where('instance_id', 'in', chunk)
             .where('next_attempt_at', 'is not', null)

@@ -181,9 +181,24 @@ export function skipReason(step: PipelineStep, policy: EffectivePolicy, data: St
   }
 }
 
-/** The step a new hand-off starts with: the guard check when a guard is configured. */
-export function firstStep(policy: Policy): PipelineStep {
-  return policy.guarded ? 'guard' : 'asg_detach';
+export interface HandOffPlan {
+  /** Earliest termination: hand-off + the effective delay. */
+  dueAt: number;
+  firstStep: PipelineStep;
+  firstAttemptAt: number;
+}
+
+/**
+ * Where a new hand-off's pipeline starts. The drain (guard, leave the group and the load balancers, hook)
+ * starts at once; a hand-off whose policy needs none of it goes straight to the termination at its due
+ * time, as the original server did, and costs the worker nothing until then.
+ */
+export function planHandOff(policy: Policy, doc: { project: string | null; component: string | null; userDataValue?: unknown }, now: number): HandOffPlan {
+  const effective = policy.resolve(doc.project, doc.component, doc.userDataValue);
+  const dueAt = now + effective.delayMs;
+  if (policy.guarded) return { dueAt, firstStep: 'guard', firstAttemptAt: now };
+  const first = PIPELINE.slice(1).find((step) => skipReason(step, effective, {}) === null)!;
+  return { dueAt, firstStep: first, firstAttemptAt: first === 'terminate' ? dueAt : now };
 }
 
 /** The steps, in order, for the worker. */

@@ -156,7 +156,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         assert.equal(scheduled!.length, 2);
         for (const [i, s] of scheduled!.entries()) {
           assert.equal(typeof s.id, 'number');
-          assert.deepEqual({ ...s, id: 0 }, { id: 0, instance_id: ids[i], region: 'us-east-1', state: 'pending', due_at: T0 + 10_000, duplicate: false });
+          assert.deepEqual({ ...s, id: 0 }, { id: 0, instance_id: ids[i], region: 'us-east-1', state: 'pending', due_at: T0 + 10_000, next_attempt_at: T0 + 10_000, duplicate: false });
         }
         const row = await h.store.get(scheduled![0]!.id);
         assert.equal(row?.next_attempt_at, T0 + 10_000);

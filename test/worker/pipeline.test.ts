@@ -6,6 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
+import { parsePolicy } from '../../src/policy/load.js';
+import { Policy } from '../../src/policy/resolve.js';
+import { planHandOff } from '../../src/worker/pipeline.js';
 import { asgDetachStep } from '../../src/worker/steps/asg-detach.js';
 import { lbDeregisterStep } from '../../src/worker/steps/lb-deregister.js';
 import { readStepData } from '../../src/worker/step-data.js';
@@ -137,4 +140,16 @@ test('lb_deregister: one DeregisterTargets per target group for the batch; an un
   const more = await h.rows(ids(1, 900), {});
   await h.run(lbDeregisterStep(h.pipeline), more);
   assert.deepEqual(sent.map((s) => s.name), []);
+});
+
+test('a hand-off starts at the first step its policy needs; with none, at the termination when due', () => {
+  const doc = { project: 'shop', component: 'web' };
+  const plain = new Policy(parsePolicy('defaults:\n  delay: 1m\n'), 0);
+  assert.deepEqual(planHandOff(plain, doc, 1000), { dueAt: 61_000, firstStep: 'asg_detach', firstAttemptAt: 1000 });
+  const noDrain = new Policy(parsePolicy('defaults:\n  delay: 1m\n  asg: leave\n  drain: { load_balancers: false }\n'), 0);
+  assert.deepEqual(planHandOff(noDrain, doc, 1000), { dueAt: 61_000, firstStep: 'terminate', firstAttemptAt: 61_000 });
+  const lbOnly = new Policy(parsePolicy('defaults:\n  asg: leave\n'), 5000);
+  assert.deepEqual(planHandOff(lbOnly, doc, 0), { dueAt: 5000, firstStep: 'lb_deregister', firstAttemptAt: 0 });
+  const guarded = new Policy(parsePolicy('defaults: { asg: leave, drain: { load_balancers: false } }\nguard: { protect_tag: keep }\n'), 0);
+  assert.equal(planHandOff(guarded, doc, 0).firstStep, 'guard');
 });

@@ -37,15 +37,11 @@ export function handOffRoutes(app: FastifyInstance, deps: AppDeps): void {
       }
     }
     const now = deps.now();
-    const delayMs = deps.delayFor(doc);
     let scheduled: Scheduled[];
     try {
       scheduled = await deps.recordHandOff({
         ...doc,
-        dueAt: now + delayMs,
-        // The drain (leave the group, deregister, wait, hook) starts at once; the termination waits for dueAt.
-        firstStep: deps.firstStep,
-        firstAttemptAt: now,
+        ...deps.plan(doc, now),
         requestedBy: request.principal,
         sourceIp: request.ip,
         userAgent: request.headers['user-agent']?.slice(0, 255) ?? null,
