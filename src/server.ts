@@ -59,7 +59,7 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
     // A shared database closed a connection nobody was using (failover, restart): the pool reconnects.
     onError: (err) => log.warn({ err: { message: err.message } }, 'database connection lost; reconnecting on next use'),
   });
-  const store = new TerminationStore(connection.db, connection.engine);
+  const store = new TerminationStore(connection.db, connection.engine, connection);
   try {
     const applied = await migrateToLatest(connection.db, connection.engine);
     if (applied.length > 0) log.info({ applied }, 'database migrated');

@@ -1,9 +1,9 @@
 /**
  * Opens the database named by `--database` and returns a Kysely instance for it.
  *
- * SQLite (the default) runs in WAL mode with `synchronous=FULL`: a commit returns only after the WAL is
- * fsynced, so an acknowledged hand-off survives a process crash and a power loss (on storage that honours
- * fsync). `locking_mode=EXCLUSIVE` keeps a second process off the file: a SQLite database belongs to one
+ * SQLite (the default) runs in WAL mode; every write that is acknowledged (a hand-off's 2xx, an operator
+ * action, a step's outcome) waits for `afterCommit()`, which fsyncs the log off the event loop (wal-sync.ts),
+ * so it survives a process crash and a power loss (on storage that honours fsync). `locking_mode=EXCLUSIVE` keeps a second process off the file: a SQLite database belongs to one
  * server, which is why that server may release every lease it finds at start-up.
  *
  * PostgreSQL (`postgres://...`, see postgres.ts) is shared by replicas: leases expire by themselves and
@@ -14,6 +14,8 @@ import { Kysely, SqliteDialect } from 'kysely';
 import type { Engine } from './engine.js';
 import { openPostgres, PostgresUrlError } from './postgres.js';
 import type { Database } from './schema.js';
+import { withStatementCache } from './statement-cache.js';
+import { WalSync } from './wal-sync.js';
 
 export interface Connection {
   db: Kysely<Database>;
@@ -22,6 +24,9 @@ export interface Connection {
   description: string;
   /** Whether the database answers now (the health check). Cheap; never throws. */
   ready(): Promise<boolean>;
+  /** Resolves once everything committed so far is on stable storage (see wal-sync.ts). */
+  afterCommit(): Promise<void>;
+  close(): Promise<void>;
 }
 
 export interface ConnectOptions {
@@ -47,7 +52,8 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   if (engine === 'postgres') {
     try {
       const pg = openPostgres(url, options.onError);
-      return { db: pg.db, engine, description: pg.description, ready: pg.ready };
+      // PostgreSQL's COMMIT returns once the server has made it durable.
+      return { db: pg.db, engine, description: pg.description, ready: pg.ready, afterCommit: async () => {}, close: () => pg.db.destroy() };
     } catch (err) {
       if (err instanceof PostgresUrlError) throw new DatabaseUrlError(err.message);
       throw err;
@@ -63,7 +69,8 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   try {
     sqlite.pragma('locking_mode = EXCLUSIVE');
     sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = FULL');
+    // NORMAL: COMMIT does not fsync on the event loop; WalSync flushes the log before any acknowledgement.
+    sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
     // Take the exclusive lock now, so a second server on the same file fails at start, not later.
     sqlite.exec('BEGIN IMMEDIATE; COMMIT;');
@@ -71,7 +78,19 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     sqlite.close();
     throw new DatabaseUrlError(`cannot lock ${path}: another process (a second ddsrv?) is using it (${(err as Error).message})`);
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  // A local file that opened and locked is there for this process.
-  return { db, engine, description: path, ready: async () => true };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const inMemory = path === ':memory:' || path.startsWith('file::memory:');
+  const wal = inMemory ? null : new WalSync(`${path}-wal`);
+  return {
+    db,
+    engine,
+    description: path,
+    // A local file that opened and locked is there for this process.
+    ready: async () => true,
+    afterCommit: () => wal?.sync() ?? Promise.resolve(),
+    close: async () => {
+      await db.destroy();
+      await wal?.close();
+    },
+  };
 }

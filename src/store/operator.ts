@@ -177,7 +177,7 @@ async function act(
   req: ActionRequest,
   change: (trx: Transaction<Database>, row: TerminationRow, history: HistoryRow[]) => Promise<Transition | false>,
 ): Promise<ActionResult> {
-  return store.db.transaction().execute(async (trx): Promise<ActionResult> => {
+  return store.durably(async (trx): Promise<ActionResult> => {
     const row = await trx.selectFrom('terminations').selectAll().where('id', '=', req.id).executeTakeFirst();
     if (!row) return { kind: 'not_found' };
     if (!isActionable(row)) return { kind: 'conflict', state: row.state };

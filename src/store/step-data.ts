@@ -30,7 +30,7 @@ export async function saveStepData(store: TerminationStore, owner: string, entri
     if (ids) ids.push(e.id);
     else byJson.set(e.json, [e.id]);
   }
-  return store.db.transaction().execute(async (trx) => {
+  return store.durably(async (trx) => {
     const held: number[] = [];
     for (const [json, ids] of byJson) {
       for (let i = 0; i < ids.length; i += CHUNK) {

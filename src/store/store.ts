@@ -73,18 +73,33 @@ const chunks = <T>(items: T[], size: number): T[][] => {
 const key = (region: string, instanceId: string) => `${region}/${instanceId}`;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+export interface Durability {
+  /** Resolves once everything committed so far is on stable storage (SQLite: the log's fsync). */
+  afterCommit(): Promise<void>;
+  /** Closes the database (and whatever the durability needs). */
+  close(): Promise<void>;
+}
+
 export class TerminationStore {
   constructor(
     readonly db: Kysely<Database>,
     readonly engine: Engine,
+    private readonly durability: Durability = { afterCommit: async () => {}, close: () => db.destroy() },
   ) {}
 
+  /** Runs `work` in a transaction and returns once its commit is durable: call it for anything acknowledged. */
+  async durably<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    const result = await this.db.transaction().execute(work);
+    await this.durability.afterCommit();
+    return result;
+  }
+
   /**
-   * Records many hand-off documents in one transaction (one disk flush), returning for each document the
+   * Records many hand-off documents in one transaction (one log flush), returning for each document the
    * termination of each of its instances, new or already scheduled.
    */
   async recordHandOffs(docs: HandOffRecord[], now: number): Promise<Scheduled[][]> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.durably(async (trx) => {
       const rows: NewTerminationRow[] = [];
       for (const doc of docs) {
         for (const instanceId of doc.instanceIds) {
@@ -210,7 +225,7 @@ export class TerminationStore {
    * concurrent cancel and the call cannot both win. Returns the ids still held.
    */
   async enterState(owner: string, ids: number[], state: string, event: string, now: number): Promise<number[]> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.durably(async (trx) => {
       const held: number[] = [];
       for (const chunk of chunks(ids, UPDATE_CHUNK)) {
         const rows = await trx
@@ -241,7 +256,7 @@ export class TerminationStore {
       if (group) group.push(o);
       else groups.set(k, [o]);
     }
-    return this.db.transaction().execute(async (trx) => {
+    return this.durably(async (trx) => {
       const settled = new Set<number>();
       for (const group of groups.values()) {
         const first = group[0]!;
@@ -353,6 +368,6 @@ export class TerminationStore {
   }
 
   async close(): Promise<void> {
-    await this.db.destroy();
+    await this.durability.close();
   }
 }

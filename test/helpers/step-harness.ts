@@ -55,7 +55,7 @@ export async function stepHarness(clients: Partial<Record<keyof AwsClients, () =
   const dir = mkdtempSync(join(tmpdir(), 'ddsrv-step-'));
   const c = await connect(join(dir, 'step.db'));
   await migrateToLatest(c.db, c.engine);
-  const store = new TerminationStore(c.db, c.engine);
+  const store = new TerminationStore(c.db, c.engine, c);
   const clock = { now: 1_800_000_000_000 };
   const ctx: StepContext = { owner: OWNER, store, log: createLogger('silent'), now: () => clock.now };
   const pipeline = new Pipeline({ clients: clients as unknown as AwsClients, policy: new Policy(parsePolicy(policyYaml), 0), dryRun: false, tuning });

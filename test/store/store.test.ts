@@ -87,14 +87,14 @@ async function openHarness(engine: Engine): Promise<{ h: Harness; close(): Promi
     cleanup = () => db.drop();
   }
   const c = await connect(url);
-  const store = new TerminationStore(c.db, c.engine);
+  const store = new TerminationStore(c.db, c.engine, c);
   assert.deepEqual(await migrateToLatest(c.db, c.engine), Object.keys(MIGRATIONS).sort(), 'a fresh database gets every migration');
   const h: Harness = {
     store,
     async replica() {
       if (engine === 'sqlite') return store;
       const other = await connect(url);
-      const s = new TerminationStore(other.db, other.engine);
+      const s = new TerminationStore(other.db, other.engine, other);
       extra.push(s);
       return s;
     },

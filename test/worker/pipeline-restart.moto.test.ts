@@ -76,7 +76,7 @@ describe('drain pipeline across kill -9 and restart', { skip: motoSkip() }, () =
   /** The row's history, read from the database once no process holds it. */
   async function history(db: string, id: number) {
     const c = await connect(db);
-    const store = new TerminationStore(c.db, c.engine);
+    const store = new TerminationStore(c.db, c.engine, c);
     try {
       return { row: (await store.get(id))!, history: await store.history(id) };
     } finally {

@@ -30,7 +30,7 @@ async function open(engine: 'sqlite' | 'postgres'): Promise<{ store: Termination
   }
   const c = await connect(url);
   await migrateToLatest(c.db, c.engine);
-  const store = new TerminationStore(c.db, c.engine);
+  const store = new TerminationStore(c.db, c.engine, c);
   return {
     store,
     async close() {

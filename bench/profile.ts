@@ -1,0 +1,101 @@
+// Summarizes a V8 CPU profile (`node --cpu-prof`, e.g. from BENCH_CPU_PROF=DIR npm run bench) as text:
+// where the process spent its time, by package (self time) and by function (self and inclusive time).
+// Used to explain a missed acceptance goal without a browser's DevTools.
+//
+//   node --import tsx bench/profile.ts FILE.cpuprofile [--from S] [--to S] [--top N]
+// --from/--to keep only the samples taken that many seconds after the profile started (the process's
+// start), e.g. the measured run of the acceptance benchmark, leaving start-up and warm-up out.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+/** Which package or part of node a frame belongs to. */
+function packageOf(frame: ProfileNode['callFrame']): string {
+  const { url, functionName } = frame;
+  if (url === '') return functionName.startsWith('(') ? functionName : '(native/V8 builtins)';
+  if (url.startsWith('node:')) return `node:${url.slice(5).replace(/^internal\//, '').split('/')[0]}`;
+  const nm = url.lastIndexOf('/node_modules/');
+  if (nm >= 0) {
+    const parts = url.slice(nm + '/node_modules/'.length).split('/');
+    return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
+  }
+  const dist = url.indexOf('/dist/');
+  if (dist >= 0) return `ddsrv ${url.slice(dist + 1).split('/').slice(0, 2).join('/')}`;
+  return url;
+}
+
+function frameName(frame: ProfileNode['callFrame']): string {
+  const where = frame.url ? ` ${frame.url.replace(/^file:\/\/.*?\/(node_modules|dist)\//, '$1/')}:${frame.lineNumber + 1}` : '';
+  return `${frame.functionName || '(anonymous)'}${where}`;
+}
+
+function main(): void {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { from: { type: 'string' }, to: { type: 'string' }, top: { type: 'string' } },
+  });
+  const file = positionals[0];
+  if (!file) {
+    console.error('usage: node --import tsx bench/profile.ts FILE.cpuprofile [--from S] [--to S] [--top N]');
+    process.exit(2);
+  }
+  const top = Number(values.top ?? 25);
+  const fromUs = Number(values.from ?? 0) * 1e6;
+  const toUs = values.to === undefined ? Infinity : Number(values.to) * 1e6;
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+
+  const selfByPackage = new Map<string, number>();
+  const selfByFrame = new Map<string, number>();
+  const inclusiveByFrame = new Map<string, number>();
+  let total = 0;
+  let at = 0; // µs since the profile started
+  for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i] ?? 0;
+    const dt = profile.timeDeltas[i + 1] ?? 0; // the time until the next sample belongs to this one
+    if (at < fromUs || at > toUs) continue;
+    const node = byId.get(profile.samples[i]!)!;
+    total += dt;
+    const add = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + dt);
+    add(selfByPackage, packageOf(node.callFrame));
+    if (node.callFrame.functionName === '(idle)') continue;
+    add(selfByFrame, frameName(node.callFrame));
+    const seen = new Set<string>();
+    for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
+      const name = frameName(byId.get(id)!.callFrame);
+      if (!seen.has(name)) {
+        seen.add(name);
+        add(inclusiveByFrame, name);
+      }
+    }
+  }
+  const idle = selfByPackage.get('(idle)') ?? 0;
+  const busy = total - idle;
+  const pct = (us: number, of: number) => `${((100 * us) / of).toFixed(1).padStart(5)}%`;
+  const show = (title: string, m: Map<string, number>, of: number, n: number) => {
+    console.log(`\n${title}`);
+    for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`  ${pct(us, of)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
+  };
+  const window = values.from !== undefined || values.to !== undefined ? ` between ${values.from ?? 0} s and ${values.to ?? 'the end'}` : '';
+  console.log(`${file}${window}: ${(total / 1e6).toFixed(2)} s sampled, ${(idle / 1e6).toFixed(2)} s idle (${pct(idle, total).trim()}), ${(busy / 1e6).toFixed(2)} s busy`);
+  selfByPackage.delete('(idle)');
+  show('self time by package (% of busy time)', selfByPackage, busy, top);
+  show('self time by function (% of busy time)', selfByFrame, busy, top);
+  show('inclusive time by function (% of busy time)', inclusiveByFrame, busy, top);
+}
+
+main();
