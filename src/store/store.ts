@@ -4,17 +4,12 @@
  * owner, so a worker whose lease ran out (and whose rows another worker took) cannot overwrite them.
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
+import type { HandOff } from '../domain/handoff.js';
 import type { Engine } from './engine.js';
 import type { Database, HistoryRow, NewTerminationRow, TerminationRow } from './schema.js';
 
-/** One hand-off document as the store records it: one row per instance id. */
-export interface HandOffRecord {
-  region: string;
-  instanceIds: string[];
-  ipAddress: string | null;
-  project: string | null;
-  component: string | null;
-  userData: string | null;
+/** One validated hand-off document as the store records it (one row per instance id), with who sent it and its plan. */
+export interface HandOffRecord extends Omit<HandOff, 'userDataValue'> {
   requestedBy: string | null;
   sourceIp: string | null;
   userAgent: string | null;

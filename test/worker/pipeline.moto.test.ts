@@ -5,9 +5,6 @@
  * instance already gone.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
@@ -16,7 +13,8 @@ import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startHookServer, type HookServer } from '../helpers/hook-server.js';
 import { classicInstances, createFleet, groupState, registeredTargets } from '../helpers/lb-fixtures.js';
 import { awsTestEnv, motoSkip, startMoto, type Moto } from '../helpers/moto.js';
-import { json, testService, type TestService } from '../helpers/service.js';
+import type { TestService } from '../helpers/service.js';
+import { handOff as handOffTo, waitFinal, workerService } from '../helpers/worker-service.js';
 import { readStepData } from '../../src/worker/step-data.js';
 
 const REGION = 'us-east-1';
@@ -25,19 +23,16 @@ describe('drain pipeline against moto', { skip: motoSkip() }, () => {
   let moto: Moto;
   let proxy: FaultProxy;
   let hook: HookServer;
-  let dir: string;
   before(async () => {
     moto = (await startMoto())!;
     proxy = await startFaultProxy(moto.endpoint);
     hook = await startHookServer();
     Object.assign(process.env, awsTestEnv(proxy.url));
-    dir = mkdtempSync(join(tmpdir(), 'ddsrv-pipeline-'));
   });
   after(async () => {
     await hook?.stop();
     await proxy?.stop();
     await moto?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
   beforeEach(() => {
     proxy.requests.length = 0;
@@ -45,34 +40,9 @@ describe('drain pipeline against moto', { skip: motoSkip() }, () => {
     hook.respond = () => 200;
   });
 
-  let policies = 0;
   /** A service running the given policy file, with fast drain polls and hook retries. */
-  async function service(policy: string): Promise<TestService> {
-    const path = join(dir, `policy-${++policies}.yaml`);
-    writeFileSync(path, policy);
-    const svc = await testService({ delay: '0', config: path, pollInterval: '50ms', retryBase: '50ms', maxAttempts: '4' }, (c) => {
-      c.aws = { maxAttempts: 1, connectTimeoutMs: 1000, requestTimeoutMs: 3000 };
-      c.pipeline = { drainPollMinMs: 50, drainPollMaxMs: 200, hookRetryBaseMs: 50 };
-    });
-    svc.worker.start();
-    return svc;
-  }
-
-  async function handOff(svc: TestService, ids: string[], extra: Record<string, unknown> = {}): Promise<number[]> {
-    const res = await svc.app.inject({ method: 'POST', url: '/delayed-termination', headers: json, payload: { ec2_instance_ids: ids, ec2_region: REGION, ...extra } });
-    assert.equal(res.statusCode, 200, res.body);
-    return res.json().terminations.map((t: { id: number }) => t.id);
-  }
-
-  async function waitFinal(svc: TestService, ids: number[], timeoutMs = 20_000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const rows = await Promise.all(ids.map((id) => svc.store.get(id)));
-      if (rows.every((r) => r && r.next_attempt_at === null)) return rows.map((r) => r!);
-      if (Date.now() > deadline) throw new Error(`not final in time: ${JSON.stringify(rows.map((r) => [r?.id, r?.state, r?.step, r?.reason]))}`);
-      await sleep(50);
-    }
-  }
+  const service = (policy: string) => workerService({ maxAttempts: '4' }, policy);
+  const handOff = (svc: TestService, ids: string[], extra: Record<string, unknown> = {}) => handOffTo(svc, ids, REGION, extra);
 
   const events = async (svc: TestService, id: number) => (await svc.store.history(id)).map((h) => h.event);
   const callsWith = (action: string, id: string) => proxy.requests.filter((r) => r.action === action && r.instanceIds.includes(id)).length;

@@ -8,7 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { instanceStates, launchInstances } from '../helpers/ec2-fixtures.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { awsTestEnv, motoSkip, startMoto, type Moto } from '../helpers/moto.js';
-import { json, testService, type TestService } from '../helpers/service.js';
+import type { TestService } from '../helpers/service.js';
+import { handOff as handOffTo, waitFinal, workerService } from '../helpers/worker-service.js';
 
 const REGION = 'us-east-1';
 const skip = motoSkip();
@@ -29,30 +30,8 @@ describe('terminate step against moto', { skip }, () => {
     proxy.requests.length = 0;
   });
 
-  /** A service whose worker retries fast, with the SDK's own retries off so the worker's are tested. */
-  async function service(flags: Parameters<typeof testService>[0] = {}): Promise<TestService> {
-    const svc = await testService({ delay: '0', pollInterval: '50ms', retryBase: '50ms', maxAttempts: '6', ...flags }, (c) => {
-      c.aws = { maxAttempts: 1, connectTimeoutMs: 1000, requestTimeoutMs: 1500 };
-    });
-    svc.worker.start();
-    return svc;
-  }
-
-  async function handOff(svc: TestService, ids: string[]): Promise<number[]> {
-    const res = await svc.app.inject({ method: 'POST', url: '/delayed-termination', headers: json, payload: { ec2_instance_ids: ids, ec2_region: REGION } });
-    assert.equal(res.statusCode, 200, res.body);
-    return res.json().terminations.map((t: { id: number }) => t.id);
-  }
-
-  async function waitFinal(svc: TestService, ids: number[], timeoutMs = 20_000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const rows = await Promise.all(ids.map((id) => svc.store.get(id)));
-      if (rows.every((r) => r && r.next_attempt_at === null)) return rows.map((r) => r!);
-      if (Date.now() > deadline) throw new Error(`not final in time: ${JSON.stringify(rows.map((r) => [r?.id, r?.state, r?.reason]))}`);
-      await sleep(50);
-    }
-  }
+  const service = (flags: Parameters<typeof workerService>[0] = {}) => workerService(flags);
+  const handOff = (svc: TestService, ids: string[]) => handOffTo(svc, ids, REGION);
 
   test('handed-off instances are terminated in one call, with their history', async () => {
     const svc = await service();
