@@ -2,7 +2,8 @@
  * EC2's own record of instances, for the steps: whether each still exists, its state, its tags (for the
  * guards) and its private address (the drain hook's {private_ip} comes from here, never from the request).
  */
-import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstanceAttributeCommand, DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { mapWithLimit } from '../worker/concurrency.js';
 import { counted, type CallCounter } from './ec2.js';
 
 /** Values per `instance-id` filter; the same modest chunk as the terminate step uses. */
@@ -46,4 +47,21 @@ export function goneReason(record: InstanceRecord | undefined): string | null {
   if (record.state === 'terminated') return 'the instance was already terminated (by someone else)';
   if (record.state === 'shutting-down') return 'the instance is already shutting down (terminated by someone else)';
   return null;
+}
+
+/** DescribeInstanceAttribute calls in flight at once (EC2 throttles per account). */
+const ATTRIBUTE_CONCURRENCY = 8;
+
+/**
+ * The ids with EC2 termination protection on. EC2 answers this only per instance (DescribeInstanceAttribute
+ * `disableApiTermination`), so it costs one call per id: the guard `check_termination_protection` opts in.
+ */
+export async function terminationProtected(client: EC2Client, ids: string[], count?: CallCounter): Promise<Set<string>> {
+  const flags = await mapWithLimit(ids, ATTRIBUTE_CONCURRENCY, async (InstanceId) => {
+    const out = await counted(count, 'DescribeInstanceAttribute', () =>
+      client.send(new DescribeInstanceAttributeCommand({ InstanceId, Attribute: 'disableApiTermination' })),
+    );
+    return out.DisableApiTermination?.Value === true;
+  });
+  return new Set(ids.filter((_, i) => flags[i]));
 }

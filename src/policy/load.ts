@@ -61,7 +61,7 @@ const ALLOWED: Record<string, string> = {
   settings: 'delay, asg, action, drain',
   drain: 'load_balancers, timeout, hook',
   hook: 'url, method, timeout, attempts, on_failure',
-  guard: 'require_tags, protect_tag, regions',
+  guard: 'require_tags, protect_tag, regions, check_termination_protection',
   user_data_overrides: 'delay, min_delay, max_delay',
 };
 

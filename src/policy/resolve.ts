@@ -25,6 +25,7 @@ export interface GuardPolicy {
   requireTags: Record<string, string>;
   protectTag: string | null;
   regions: string[] | null;
+  checkTerminationProtection: boolean;
 }
 
 export const BUILT_IN = {
@@ -45,12 +46,14 @@ export class Policy {
       requireTags: file.guard?.require_tags ?? {},
       protectTag: file.guard?.protect_tag ?? null,
       regions: file.guard?.regions ?? null,
+      checkTerminationProtection: file.guard?.check_termination_protection ?? false,
     };
   }
 
   /** Whether any guard is configured (no guard: no look-up before acting is needed for them). */
   get guarded(): boolean {
-    return Object.keys(this.guard.requireTags).length > 0 || this.guard.protectTag !== null || this.guard.regions !== null;
+    const g = this.guard;
+    return Object.keys(g.requireTags).length > 0 || g.protectTag !== null || g.regions !== null || g.checkTerminationProtection;
   }
 
   resolve(project: string | null, component: string | null, userData: unknown = undefined): EffectivePolicy {

@@ -71,6 +71,12 @@ export const policySchema = z.strictObject({
         .array(z.string().refine(isRegion, { message: 'is not an AWS region name' }))
         .min(1)
         .optional(),
+      /**
+       * Ask EC2 whether termination protection is on before acting (one DescribeInstanceAttribute per
+       * instance), so a protected instance is refused without an attempt. Off: the attempt itself is the
+       * check (EC2 refuses it; the instance ends `failed`, isolated from its batch, not retried).
+       */
+      check_termination_protection: z.boolean().default(false),
     })
     .optional(),
   /** What a hand-off's `user_data` may change, within bounds. */

@@ -28,7 +28,7 @@ export function tagPatternMatches(pattern: string, value: string, subject: Guard
 }
 
 /** The reason the guard refuses this instance, or null when it may be acted on. */
-export function guardRefusal(guard: GuardPolicy, facts: InstanceFacts, subject: GuardSubject): string | null {
+export function guardRefusal(guard: Pick<GuardPolicy, 'requireTags' | 'protectTag' | 'regions'>, facts: InstanceFacts, subject: GuardSubject): string | null {
   if (guard.regions !== null && !guard.regions.includes(facts.region)) {
     return `region ${facts.region} is not in guard.regions (${guard.regions.join(', ')})`;
   }

@@ -39,7 +39,7 @@ test('the documented example parses and resolves per component and project/compo
   assert.equal(web.action, 'stop');
   assert.equal(web.drain.hook, null);
   assert.equal(policy.resolve('other', 'web').action, 'terminate');
-  assert.deepEqual(policy.guard, { requireTags: { team: 'payments' }, protectTag: 'ddsrv:protect', regions: null });
+  assert.deepEqual(policy.guard, { requireTags: { team: 'payments' }, protectTag: 'ddsrv:protect', regions: null, checkTerminationProtection: false });
 });
 
 test('an empty file means built-in defaults and --delay', () => {

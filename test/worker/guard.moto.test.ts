@@ -89,4 +89,21 @@ describe('guards against moto', { skip: motoSkip() }, () => {
       await svc.close();
     }
   });
+
+  test('with check_termination_protection, a protected instance is refused without an attempt', async () => {
+    const svc = await workerService({}, 'guard:\n  check_termination_protection: true\n');
+    try {
+      const [plain] = await launchInstances(moto.endpoint, 'us-east-1', 1);
+      const [locked] = await launchInstances(moto.endpoint, 'us-east-1', 1, { terminationProtection: true });
+      const rows = await waitFinal(svc, await handOff(svc, [plain!, locked!], 'us-east-1'));
+      const by = new Map(rows.map((r) => [r.instance_id, r]));
+      assert.equal(by.get(plain!)!.state, 'terminated');
+      assert.equal(by.get(locked!)!.state, 'refused');
+      assert.match(by.get(locked!)!.reason!, /termination protection is on.*not attempted/);
+      assert.deepEqual((await svc.store.history(by.get(locked!)!.id)).map((h) => h.event), ['guard.refused']);
+      assert.equal((await instanceStates(moto.endpoint, 'us-east-1', [locked!]))[locked!], 'running');
+    } finally {
+      await svc.close();
+    }
+  });
 });

@@ -5,9 +5,9 @@
  */
 import type { AwsClients } from '../../aws/clients.js';
 import { MAX_IDS_PER_CALL, stopInstances, terminateInstances, type CallCounter } from '../../aws/ec2.js';
-import { describeInstanceRecords, goneReason } from '../../aws/instances.js';
+import { describeInstanceRecords } from '../../aws/instances.js';
 import type { GuardPolicy } from '../../policy/resolve.js';
-import { guardRefusal } from '../guard.js';
+import { checkGuards } from '../guard-check.js';
 import { classifyAwsError } from '../../aws/errors.js';
 import { runIsolated, type InstanceResult } from '../../aws/isolate.js';
 import type { TerminationRow } from '../../store/schema.js';
@@ -69,24 +69,15 @@ async function guardBatch(
   count: CallCounter | undefined,
   results: Map<number, StepResult>,
 ): Promise<TerminationRow[]> {
-  let records;
   try {
-    records = await describeInstanceRecords(client, batch.map((r) => r.instance_id), count);
+    const verdicts = await checkGuards(batch, region, client, guard, count);
+    for (const { row, state, detail } of verdicts.ended) results.set(row.id, { kind: 'final', state, event: `terminate.${state}`, detail });
+    return verdicts.allowed;
   } catch (err) {
     const e = classifyAwsError(err);
-    for (const r of batch) results.set(r.id, { kind: 'retry', event: 'terminate.retry', reason: `guard check: DescribeInstances: ${e.code}: ${e.message}`, state: 'terminating' });
+    for (const r of batch) results.set(r.id, { kind: 'retry', event: 'terminate.retry', reason: `guard check: ${e.code}: ${e.message}`, state: 'terminating' });
     return [];
   }
-  const allowed: TerminationRow[] = [];
-  for (const row of batch) {
-    const record = records.get(row.instance_id);
-    const gone = goneReason(record);
-    const refusal = record ? guardRefusal(guard, { region, tags: record.tags }, row) : null;
-    if (gone) results.set(row.id, { kind: 'final', state: 'gone', event: 'terminate.gone', detail: gone });
-    else if (refusal) results.set(row.id, { kind: 'final', state: 'refused', event: 'terminate.refused', detail: refusal });
-    else allowed.push(row);
-  }
-  return allowed;
 }
 
 function toStepResult(result: InstanceResult, dryRun: boolean, action: 'terminate' | 'stop' = 'terminate'): StepResult {
