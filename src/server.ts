@@ -113,7 +113,7 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
     authToken: config.authToken,
     bodyLimitBytes: config.bodyLimitBytes,
     now: Date.now,
-    plan: (doc, now) => planHandOff(config.policy, doc, now),
+    plan: (doc, now) => planHandOff(config.policy, doc, now, config.dryRun),
     recordHandOff: (record) => committer.submit(record),
     ready: connection.ready,
     onAccepted: (scheduled) => {

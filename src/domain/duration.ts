@@ -7,7 +7,18 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
 
 export class DurationError extends Error {}
 
+/** Nothing here waits longer; a larger figure is a typo or an attack (and breaks dates past year 275760). */
+export const MAX_DURATION_MS = 10 * 365 * 86_400_000;
+
 export function parseDuration(text: string): number {
+  const ms = parseUnbounded(text);
+  if (!Number.isFinite(ms) || ms > MAX_DURATION_MS) {
+    throw new DurationError(`'${text}' is longer than the longest duration allowed (10 years)`);
+  }
+  return ms;
+}
+
+function parseUnbounded(text: string): number {
   const input = text.trim();
   if (/^\d+(\.\d+)?$/.test(input)) return Math.round(Number(input) * 1000);
   let total = 0;

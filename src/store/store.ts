@@ -17,6 +17,8 @@ export interface HandOffRecord extends Omit<HandOff, 'userDataValue'> {
   firstStep: string;
   /** When the worker should first look at it (the due time when nothing happens before it). */
   firstAttemptAt: number;
+  /** Initial step_data (e.g. the dry-run mark); absent: none. */
+  stepData?: string | null;
 }
 
 export interface Scheduled {
@@ -115,6 +117,7 @@ export class TerminationStore {
             requested_by: doc.requestedBy,
             source_ip: doc.sourceIp,
             user_agent: doc.userAgent,
+            step_data: doc.stepData ?? null,
             created_at: now,
             updated_at: now,
           });
@@ -137,13 +140,18 @@ export class TerminationStore {
       if (missing.length > 0) {
         for (const r of await this.liveRows(trx, missing)) found.set(key(r.region, r.instance_id), { ...r, duplicate: true });
       }
+      // The same instance in two documents of one group: the first is new, the later ones are repeats.
+      const reported = new Set<string>();
       return docs.map((doc) =>
         doc.instanceIds.map((id) => {
-          const scheduled = found.get(key(doc.region, id));
+          const k = key(doc.region, id);
+          const scheduled = found.get(k);
           // Only possible if a live row turned final between our insert and select (PostgreSQL, read
           // committed): fail the batch; the caller answers 503 and the client retries.
           if (!scheduled) throw new Error(`could not record ${doc.region}/${id}: its previous termination changed concurrently`);
-          return scheduled;
+          const repeat = reported.has(k);
+          reported.add(k);
+          return repeat ? { ...scheduled, duplicate: true } : scheduled;
         }),
       );
     });

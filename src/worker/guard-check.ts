@@ -14,7 +14,7 @@ import { guardRefusal } from './guard.js';
 export interface GuardVerdicts {
   allowed: TerminationRow[];
   /** Rows that end here: `gone` (EC2 no longer has the instance) or `refused` (a guard said no). */
-  ended: { row: TerminationRow; state: 'gone' | 'refused'; detail: string }[];
+  ended: { row: TerminationRow; state: 'gone' | 'refused'; detail: string; ec2State?: string }[];
 }
 
 export async function checkGuards(rows: TerminationRow[], region: string, client: EC2Client, guard: GuardPolicy, count?: CallCounter): Promise<GuardVerdicts> {
@@ -25,7 +25,7 @@ export async function checkGuards(rows: TerminationRow[], region: string, client
     const record = records.get(row.instance_id);
     const gone = goneReason(record);
     const refusal = record ? guardRefusal(guard, { region, tags: record.tags }, row) : null;
-    if (gone) verdicts.ended.push({ row, state: 'gone', detail: gone });
+    if (gone) verdicts.ended.push({ row, state: 'gone', detail: gone, ...(record ? { ec2State: record.state } : {}) });
     else if (refusal) verdicts.ended.push({ row, state: 'refused', detail: refusal });
     else candidates.push(row);
   }

@@ -14,17 +14,25 @@ export interface GuardSubject {
   component: string | null;
 }
 
-/** `*` matches any run of characters; `{project}` and `{component}` come from the hand-off. */
+/**
+ * `*` matches any run of characters; `{project}` and `{component}` come from the hand-off. The pattern is
+ * split on `*` before the hand-off's values go in, and they are matched literally: a client sending
+ * `project: "*"` must not turn `{project}` into a wildcard.
+ */
 export function tagPatternMatches(pattern: string, value: string, subject: GuardSubject): boolean {
   let unresolved = false;
-  const expanded = pattern.replace(/\{(project|component)\}/g, (_, name: 'project' | 'component') => {
-    const v = subject[name];
-    if (v === null) unresolved = true;
-    return v ?? '';
-  });
-  if (unresolved) return false;
-  const regex = new RegExp(`^${expanded.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
-  return regex.test(value);
+  const literal = (part: string) =>
+    part
+      .split(/(\{(?:project|component)\})/)
+      .map((piece) => {
+        const name = /^\{(project|component)\}$/.exec(piece)?.[1] as 'project' | 'component' | undefined;
+        const text = name ? subject[name] : piece;
+        if (text === null) unresolved = true;
+        return (text ?? '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      })
+      .join('');
+  const regex = new RegExp(`^${pattern.split('*').map(literal).join('.*')}$`, 's');
+  return !unresolved && regex.test(value);
 }
 
 /** The reason the guard refuses this instance, or null when it may be acted on. */

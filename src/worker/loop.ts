@@ -140,7 +140,10 @@ export class Worker {
         if (list) list.push(r);
         else byStep.set(r.step, [r]);
       }
-      await Promise.all([...byStep].map(([name, stepRows]) => this.runStep(name, stepRows)));
+      // allSettled: the heartbeat must outlive every step still running, even when another one failed.
+      const settled = await Promise.allSettled([...byStep].map(([name, stepRows]) => this.runStep(name, stepRows)));
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
     } finally {
       clearInterval(heartbeat);
     }
@@ -161,7 +164,9 @@ export class Worker {
         // A step that throws is a bug or an outage: every row retries under the same policy.
         this.log.error({ err, step: name }, 'step failed');
         const reason = `${name}: ${(err as Error).message}`;
-        results = new Map(rows.map((r) => [r.id, { kind: 'retry', event: `${name}.error`, reason }]));
+        // A terminate step may have moved its rows to `terminating` (and called EC2): they stay there.
+        const state = name === 'terminate' ? 'terminating' : undefined;
+        results = new Map(rows.map((r) => [r.id, { kind: 'retry', event: `${name}.error`, reason, ...(state ? { state } : {}) }]));
       }
     }
     // One random number per step and round, so rows that failed together retry together (one batch).

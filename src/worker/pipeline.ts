@@ -20,7 +20,7 @@ import { formatDuration } from '../domain/duration.js';
 import type { EffectivePolicy, Policy } from '../policy/resolve.js';
 import type { TerminationRow } from '../store/schema.js';
 import { saveStepData, type HistoryMark } from '../store/step-data.js';
-import type { StepData } from './step-data.js';
+import { readStepData, type StepData } from './step-data.js';
 import { asgDetachStep } from './steps/asg-detach.js';
 import { guardStep } from './steps/guard.js';
 import { drainHookStep } from './steps/drain-hook.js';
@@ -186,6 +186,8 @@ export interface HandOffPlan {
   dueAt: number;
   firstStep: PipelineStep;
   firstAttemptAt: number;
+  /** The row's initial step_data (the dry-run mark), or null. */
+  stepData: string | null;
 }
 
 /**
@@ -193,12 +195,37 @@ export interface HandOffPlan {
  * starts at once; a hand-off whose policy needs none of it goes straight to the termination at its due
  * time, as the original server did, and costs the worker nothing until then.
  */
-export function planHandOff(policy: Policy, doc: { project: string | null; component: string | null; userDataValue?: unknown }, now: number): HandOffPlan {
+export function planHandOff(
+  policy: Policy,
+  doc: { project: string | null; component: string | null; userDataValue?: unknown },
+  now: number,
+  dryRun = false,
+): HandOffPlan {
   const effective = policy.resolve(doc.project, doc.component, doc.userDataValue);
   const dueAt = now + effective.delayMs;
-  if (policy.guarded) return { dueAt, firstStep: 'guard', firstAttemptAt: now };
+  const stepData = dryRun ? JSON.stringify({ dryRun: true } satisfies StepData) : null;
+  if (policy.guarded) return { dueAt, firstStep: 'guard', firstAttemptAt: now, stepData };
   const first = PIPELINE.slice(1).find((step) => skipReason(step, effective, {}) === null)!;
-  return { dueAt, firstStep: first, firstAttemptAt: first === 'terminate' ? dueAt : now };
+  return { dueAt, firstStep: first, firstAttemptAt: first === 'terminate' ? dueAt : now, stepData };
+}
+
+/**
+ * A termination handed off under --dry-run is never acted on for real: if the server now runs without
+ * it, the row ends `dry_run` at its next step instead of being drained halfway or terminated undrained.
+ */
+function honourDryRunMarks(step: Step): Step {
+  return {
+    name: step.name,
+    async run(rows, ctx) {
+      const rehearsed = rows.filter((r) => readStepData(r).dryRun === true);
+      if (rehearsed.length === 0) return step.run(rows, ctx);
+      const real = rows.filter((r) => readStepData(r).dryRun !== true);
+      const results = real.length > 0 ? await step.run(real, ctx) : new Map<number, StepResult>();
+      const detail = 'handed off while the server ran with --dry-run; it is not acted on for real now that dry run is off (hand it off again to drain and terminate it)';
+      for (const r of rehearsed) results.set(r.id, { kind: 'final', state: 'dry_run', event: `${step.name}.dry_run`, detail });
+      return results;
+    },
+  };
 }
 
 /** The steps, in order, for the worker. */
@@ -211,5 +238,6 @@ export function pipelineSteps(options: PipelineOptions): Step[] {
     actionFor: (row) => p.policyFor(row).action,
     ...(options.policy.guarded ? { guard: options.policy.guard } : {}),
   });
-  return [guardStep(p), asgDetachStep(p), lbDeregisterStep(p), drainWaitStep(p), drainHookStep(p), terminate];
+  const steps = [guardStep(p), asgDetachStep(p), lbDeregisterStep(p), drainWaitStep(p), drainHookStep(p), terminate];
+  return options.dryRun ? steps : steps.map(honourDryRunMarks);
 }

@@ -55,6 +55,8 @@ export interface StepData {
   hook?: HookProgress;
   /** An operator expedited it: the drain wait and the drain hook are skipped (the steps before still run). */
   expedited?: boolean;
+  /** Handed off while the server ran with --dry-run: it is only ever simulated, whatever the server runs as later. */
+  dryRun?: boolean;
 }
 
 /** The row's step_data; an absent or unreadable document is an empty one (nothing done yet). */

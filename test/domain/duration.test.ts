@@ -21,6 +21,13 @@ test('refuses what is not a duration, saying what is expected', () => {
   }
 });
 
+test('refuses durations beyond ten years (they would overflow dates downstream)', () => {
+  assert.equal(parseDuration('3650d'), 3650 * 86_400_000);
+  assert.throws(() => parseDuration('3651d'), /longest duration allowed/);
+  assert.throws(() => parseDuration('9'.repeat(400)), /longest duration allowed/);
+  assert.throws(() => parseDuration('100000000d'), /longest duration allowed/);
+});
+
 test('formats durations readably', () => {
   assert.equal(formatDuration(90_000), '1m30s');
   assert.equal(formatDuration(0), '0s');

@@ -70,6 +70,8 @@ test('user_data may lengthen the delay within bounds, never shorten it', () => {
   assert.equal(policy.resolve(null, null, { ddsrv: { delay: '1s' } }).delayMs, 10_000);
   assert.equal(policy.resolve(null, null, { ddsrv: { delay: 'garbage' } }).delayMs, 10_000);
   assert.equal(policy.resolve(null, null, 'a string').delayMs, 10_000);
+  const unbounded = new Policy(parsePolicy('user_data_overrides:\n  delay: true\n'), 10_000);
+  assert.equal(unbounded.resolve(null, null, { ddsrv: { delay: '9'.repeat(400) } }).delayMs, 10_000, 'an absurd delay is ignored');
   const closed = new Policy(parsePolicy(''), 10_000);
   assert.equal(closed.resolve(null, null, { ddsrv: { delay: '30m' } }).delayMs, 10_000);
 });

@@ -180,6 +180,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         const id = iid();
         const [a, b] = await h.store.recordHandOffs([handOff([id]), handOff([id, iid()])], T0);
         assert.equal(a![0]!.id, b![0]!.id);
+        assert.deepEqual([a![0]!.duplicate, b![0]!.duplicate], [false, true], 'the second document is told it repeats');
         assert.equal(await h.store.countLive(), 2);
       });
 

@@ -15,6 +15,10 @@ test('tag patterns: literals, wildcards, project and component', () => {
   assert.ok(!tagPatternMatches('{project}', 'shop', { project: null, component: 'web' }), 'an unknown project never matches');
   assert.ok(tagPatternMatches('a.b(c)', 'a.b(c)', subject), 'regex characters are literal');
   assert.ok(!tagPatternMatches('a.b', 'axb', subject));
+  // A hand-off's values are literal: `project: "*"` is no wildcard.
+  assert.ok(!tagPatternMatches('{project}', 'payments', { project: '*', component: null }));
+  assert.ok(!tagPatternMatches('{project}-web', 'payments-web', { project: '.*', component: null }));
+  assert.ok(tagPatternMatches('{project}', '*', { project: '*', component: null }));
 });
 
 test('an unguarded policy refuses nothing', () => {

@@ -145,11 +145,12 @@ test('lb_deregister: one DeregisterTargets per target group for the batch; an un
 test('a hand-off starts at the first step its policy needs; with none, at the termination when due', () => {
   const doc = { project: 'shop', component: 'web' };
   const plain = new Policy(parsePolicy('defaults:\n  delay: 1m\n'), 0);
-  assert.deepEqual(planHandOff(plain, doc, 1000), { dueAt: 61_000, firstStep: 'asg_detach', firstAttemptAt: 1000 });
+  assert.deepEqual(planHandOff(plain, doc, 1000), { dueAt: 61_000, firstStep: 'asg_detach', firstAttemptAt: 1000, stepData: null });
   const noDrain = new Policy(parsePolicy('defaults:\n  delay: 1m\n  asg: leave\n  drain: { load_balancers: false }\n'), 0);
-  assert.deepEqual(planHandOff(noDrain, doc, 1000), { dueAt: 61_000, firstStep: 'terminate', firstAttemptAt: 61_000 });
+  assert.deepEqual(planHandOff(noDrain, doc, 1000), { dueAt: 61_000, firstStep: 'terminate', firstAttemptAt: 61_000, stepData: null });
   const lbOnly = new Policy(parsePolicy('defaults:\n  asg: leave\n'), 5000);
-  assert.deepEqual(planHandOff(lbOnly, doc, 0), { dueAt: 5000, firstStep: 'lb_deregister', firstAttemptAt: 0 });
+  assert.deepEqual(planHandOff(lbOnly, doc, 0), { dueAt: 5000, firstStep: 'lb_deregister', firstAttemptAt: 0, stepData: null });
   const guarded = new Policy(parsePolicy('defaults: { asg: leave, drain: { load_balancers: false } }\nguard: { protect_tag: keep }\n'), 0);
   assert.equal(planHandOff(guarded, doc, 0).firstStep, 'guard');
+  assert.equal(planHandOff(plain, doc, 0, true).stepData, '{"dryRun":true}', 'a dry-run hand-off carries its mark');
 });

@@ -4,6 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { instanceStates, launchInstances } from '../helpers/ec2-fixtures.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
@@ -145,6 +148,29 @@ describe('terminate step against moto', { skip }, () => {
       assert.equal((await instanceStates(moto.endpoint, REGION, instances))[instances[0]!], 'running');
     } finally {
       await svc.close();
+    }
+  });
+
+  test('a hand-off made under --dry-run is never acted on for real after a restart without it', async () => {
+    const instances = await launchInstances(moto.endpoint, REGION, 1);
+    const dir = mkdtempSync(join(tmpdir(), 'ddsrv-rehearsal-'));
+    const database = join(dir, 'ddsrv.db');
+    const rehearsal = await service({ dryRun: true, delay: '1h', database });
+    const [id] = await handOff(rehearsal, instances);
+    await rehearsal.close();
+    // The same database, served for real.
+    const real = await service({ database, delay: '0' });
+    try {
+      await real.app.inject({ method: 'POST', url: `/api/v1/terminations/${id}/expedite` });
+      const [row] = await waitFinal(real, [id!]);
+      assert.equal(row!.state, 'dry_run');
+      assert.match(row!.reason!, /handed off while the server ran with --dry-run/);
+      assert.equal((await instanceStates(moto.endpoint, REGION, instances))[instances[0]!], 'running');
+      assert.equal(proxy.count('TerminateInstances'), 0);
+      assert.equal(proxy.count('DetachInstances'), 0);
+    } finally {
+      await real.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

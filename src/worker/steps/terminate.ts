@@ -37,18 +37,29 @@ export function terminateStep(options: TerminateOptions): Step {
         batches.map(async ({ region, rows: claimed, action }) => {
           let batch = claimed;
           const client = options.clients.ec2For(region);
-          if (options.guard) batch = await guardBatch(batch, region, client, options.guard, options.countCall, results);
+          if (options.guard) batch = await guardBatch(batch, region, action, client, options.guard, options.countCall, results);
           if (batch.length === 0) return;
           const stop = action === 'stop';
           const apiName = stop ? 'StopInstances' : 'TerminateInstances';
-          const byInstance = await runIsolated(
-            batch.map((r) => r.instance_id),
-            {
-              actionName: options.dryRun ? `${apiName} (dry run)` : apiName,
-              call: (ids) => (stop ? stopInstances : terminateInstances)(client, ids, options.dryRun, options.countCall),
-              describe: async (ids) => new Map([...(await describeInstanceRecords(client, ids, options.countCall))].map(([id, r]) => [id, r.state])),
-            },
-          );
+          let byInstance;
+          try {
+            byInstance = await runIsolated(
+              batch.map((r) => r.instance_id),
+              {
+                actionName: options.dryRun ? `${apiName} (dry run)` : apiName,
+                call: (ids) => (stop ? stopInstances : terminateInstances)(client, ids, options.dryRun, options.countCall),
+                describe: async (ids) => new Map([...(await describeInstanceRecords(client, ids, options.countCall))].map(([id, r]) => [id, r.state])),
+              },
+            );
+          } catch (err) {
+            // E.g. the DescribeInstances that confirms a "not found" failed. Some of the batch may be
+            // terminated already: it stays `terminating` (never cancellable) and retries; terminating twice
+            // is harmless. Caught here, per batch, so no sibling batch is still calling EC2 when the
+            // results are settled.
+            const e = classifyAwsError(err);
+            for (const row of batch) results.set(row.id, { kind: 'retry', event: 'terminate.retry', reason: `${apiName}: ${e.code}: ${e.message}`, state: 'terminating' });
+            return;
+          }
           for (const row of batch) results.set(row.id, toStepResult(byInstance.get(row.instance_id)!, options.dryRun, action));
         }),
       );
@@ -64,6 +75,7 @@ export function terminateStep(options: TerminateOptions): Step {
 async function guardBatch(
   batch: TerminationRow[],
   region: string,
+  action: 'terminate' | 'stop',
   client: ReturnType<AwsClients['ec2For']>,
   guard: GuardPolicy,
   count: CallCounter | undefined,
@@ -71,7 +83,14 @@ async function guardBatch(
 ): Promise<TerminationRow[]> {
   try {
     const verdicts = await checkGuards(batch, region, client, guard, count);
-    for (const { row, state, detail } of verdicts.ended) results.set(row.id, { kind: 'final', state, event: `terminate.${state}`, detail });
+    for (const { row, state, detail, ec2State } of verdicts.ended) {
+      // Already `terminating` when claimed: an earlier attempt of ours got through before a restart.
+      if (state === 'gone' && row.state === 'terminating' && action === 'terminate' && (ec2State === 'shutting-down' || ec2State === 'terminated')) {
+        results.set(row.id, { kind: 'final', state: 'terminated', event: 'terminate.ok', detail: `already ${ec2State}: an earlier attempt got through before its result was recorded` });
+      } else {
+        results.set(row.id, { kind: 'final', state, event: `terminate.${state}`, detail });
+      }
+    }
     return verdicts.allowed;
   } catch (err) {
     const e = classifyAwsError(err);
