@@ -16,6 +16,7 @@ import { backoffMs, type RetryPolicy } from '../worker/backoff.js';
 import { redactUrl, type NotifyConfig } from './config.js';
 import { notificationBody } from './format.js';
 import { Outbox, outboxWriter, type ClaimedNotification } from './outbox.js';
+import { Sleeper } from '../worker/sleeper.js';
 
 export interface NotifierOptions {
   pollMs?: number;
@@ -35,7 +36,7 @@ export class Notifier {
   readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}-notify`;
   private readonly outbox: Outbox;
   private state: 'created' | 'running' | 'stopping' | 'stopped' = 'created';
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new Sleeper();
   private loop: Promise<void> | undefined;
   private readonly pollMs: number;
   private readonly leaseMs: number;
@@ -83,7 +84,7 @@ export class Notifier {
   }
 
   poke(): void {
-    this.wake?.();
+    this.sleeper.wake();
   }
 
   async stop(): Promise<void> {
@@ -121,14 +122,7 @@ export class Notifier {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
+    return this.sleeper.sleep(ms);
   }
 
   /** Claims due notifications and delivers them, a few at a time; returns how many it handled. */

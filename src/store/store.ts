@@ -294,13 +294,7 @@ export class TerminationStore {
 
   /** Gives back every row `owner` holds (graceful shutdown): they are due again at once. */
   async releaseLeases(owner: string, now: number): Promise<number> {
-    const result = await this.db
-      .updateTable('terminations')
-      .set({ lease_owner: null, next_attempt_at: now, updated_at: now })
-      .where('lease_owner', '=', owner)
-      .where('next_attempt_at', 'is not', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows);
+    return this.release(owner, now);
   }
 
   /**
@@ -308,13 +302,14 @@ export class TerminationStore {
    * every lease in the file was held by a process that is gone.
    */
   async releaseAllLeases(now: number): Promise<number> {
-    const result = await this.db
-      .updateTable('terminations')
-      .set({ lease_owner: null, next_attempt_at: now, updated_at: now })
-      .where('lease_owner', 'is not', null)
-      .where('next_attempt_at', 'is not', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows);
+    return this.release(null, now);
+  }
+
+  /** Makes rows held by `owner` (or by anyone, for null) due again at once. */
+  private async release(owner: string | null, now: number): Promise<number> {
+    let q = this.db.updateTable('terminations').set({ lease_owner: null, next_attempt_at: now, updated_at: now }).where('next_attempt_at', 'is not', null);
+    q = owner === null ? q.where('lease_owner', 'is not', null) : q.where('lease_owner', '=', owner);
+    return Number((await q.executeTakeFirst()).numUpdatedRows);
   }
 
   async get(id: number): Promise<TerminationRow | undefined> {

@@ -11,6 +11,7 @@ import type { Outcome, TerminationStore } from '../store/store.js';
 import { backoffMs, exhausted, type RetryPolicy } from './backoff.js';
 import type { RateWindow } from './rate-limit.js';
 import type { Step, StepResult } from './steps/step.js';
+import { Sleeper } from './sleeper.js';
 
 export interface WorkerOptions {
   leaseMs: number;
@@ -36,7 +37,7 @@ export class Worker {
   readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
   state: WorkerState = 'created';
   private readonly steps = new Map<string, Step>();
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new Sleeper();
   private loop: Promise<void> | undefined;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -62,7 +63,7 @@ export class Worker {
 
   /** Wakes the worker early (a hand-off due sooner than its sleep, an expedite). */
   poke(): void {
-    this.wake?.();
+    this.sleeper.wake();
   }
 
   async stop(): Promise<void> {
@@ -112,14 +113,7 @@ export class Worker {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
+    return this.sleeper.sleep(ms);
   }
 
   /** One claim-run-settle round; returns how many rows it handled. */

@@ -127,6 +127,29 @@ export class Pipeline {
     return { kind: 'advance', state: 'draining', step: next, at, event, detail: notes.join('; ') };
   }
 
+  /**
+   * The start every drain step shares: a row whose policy does not need the step advances (`skip`, with
+   * why), one whose step_data shows the step done before a restart advances too (`done`, with what was
+   * done); the rest are returned for the step to work on.
+   */
+  triage(
+    step: PipelineStep,
+    rows: TerminationRow[],
+    now: number,
+    results: Map<number, StepResult>,
+    classify: (row: TerminationRow, data: StepData) => { skip: string } | { done: string } | null,
+  ): TerminationRow[] {
+    const todo: TerminationRow[] = [];
+    for (const row of rows) {
+      const data = readStepData(row);
+      const verdict = classify(row, data);
+      if (verdict === null) todo.push(row);
+      else if ('skip' in verdict) results.set(row.id, this.advance(step, row, data, now, `${step}.skipped`, verdict.skip));
+      else results.set(row.id, this.advance(step, row, data, now, `${step}.ok`, verdict.done));
+    }
+    return todo;
+  }
+
   /** Rows grouped by region (each step's AWS calls are per region). */
   byRegion(rows: TerminationRow[]): Map<string, TerminationRow[]> {
     const out = new Map<string, TerminationRow[]>();

@@ -31,18 +31,13 @@ export function asgDetachStep(p: Pipeline): Step {
       const results = new Map<number, StepResult>();
       const saves: { row: TerminationRow; data: StepData }[] = [];
       const now = ctx.now();
-      const todo: TerminationRow[] = [];
-      for (const row of rows) {
-        const data = readStepData(row);
-        if (p.policyFor(row).asg === 'leave') {
-          results.set(row.id, p.advance(NAME, row, data, now, `${NAME}.skipped`, 'policy asg: leave (the instance stays in its group)'));
-        } else if (data.asg) {
-          // Done before a restart; the result just was not recorded.
-          results.set(row.id, p.advance(NAME, row, data, now, `${NAME}.ok`, describeDone(data.asg)));
-        } else {
-          todo.push(row);
-        }
-      }
+      const todo = p.triage(NAME, rows, now, results, (row, data) =>
+        p.policyFor(row).asg === 'leave'
+          ? { skip: 'policy asg: leave (the instance stays in its group)' }
+          : data.asg
+            ? { done: describeDone(data.asg) } // done before a restart; the result just was not recorded
+            : null,
+      );
       const held = await p.begin(ctx, todo, NAME);
       const count = p.counter(NAME);
 

@@ -43,17 +43,13 @@ export function drainHookStep(p: Pipeline): Step {
       const results = new Map<number, StepResult>();
       const saves: { row: TerminationRow; data: StepData }[] = [];
       const now = ctx.now();
-      const todo: TerminationRow[] = [];
-      for (const row of rows) {
-        const data = readStepData(row);
-        if (p.policyFor(row).drain.hook === null) {
-          results.set(row.id, p.advance(NAME, row, data, now, `${NAME}.skipped`, 'no drain hook in the policy'));
-        } else if (data.hook?.result === 'ok') {
-          results.set(row.id, p.advance(NAME, row, data, now, `${NAME}.ok`, `called before a restart (HTTP ${data.hook.lastStatus})`));
-        } else {
-          todo.push(row);
-        }
-      }
+      const todo = p.triage(NAME, rows, now, results, (row, data) =>
+        p.policyFor(row).drain.hook === null
+          ? { skip: 'no drain hook in the policy' }
+          : data.hook?.result === 'ok'
+            ? { done: `called before a restart (HTTP ${data.hook.lastStatus})` }
+            : null,
+      );
       const count = p.counter(NAME);
 
       // EC2's record of each instance, per region.

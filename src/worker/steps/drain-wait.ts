@@ -96,17 +96,7 @@ export function drainWaitStep(p: Pipeline): Step {
                 return err;
               }
             };
-            const err = await look(entries);
-            if (err === null || isLoadBalancerGone(err)) return;
-            if (isInvalidMember(err)) {
-              // An unknown target (the instance is gone) fails the whole call: the others one by one.
-              for (const e of entries) {
-                const one = entries.length === 1 ? err : await look([e]);
-                if (one !== null && !isInvalidMember(one) && !isLoadBalancerGone(one)) failures.set(e.rowId, `DescribeTargetHealth ${name}: ${describe(one)}`);
-              }
-              return;
-            }
-            for (const e of entries) failures.set(e.rowId, `DescribeTargetHealth ${name}: ${describe(err)}`);
+            await lookIsolating(entries, look, `DescribeTargetHealth ${name}`, failures);
           });
 
           await mapWithLimit([...byClassic], 8, async ([lbName, entries]) => {
@@ -123,16 +113,7 @@ export function drainWaitStep(p: Pipeline): Step {
                 return err;
               }
             };
-            const err = await look(entries);
-            if (err === null || isLoadBalancerGone(err)) return;
-            if (isInvalidMember(err)) {
-              for (const e of entries) {
-                const one = entries.length === 1 ? err : await look([e]);
-                if (one !== null && !isInvalidMember(one) && !isLoadBalancerGone(one)) failures.set(e.rowId, `DescribeInstanceHealth ${lbName}: ${describe(one)}`);
-              }
-              return;
-            }
-            for (const e of entries) failures.set(e.rowId, `DescribeInstanceHealth ${lbName}: ${describe(err)}`);
+            await lookIsolating(entries, look, `DescribeInstanceHealth ${lbName}`, failures);
           });
 
           const at = ctx.now();
@@ -175,6 +156,24 @@ export function drainWaitStep(p: Pipeline): Step {
       return results;
     },
   };
+}
+
+/**
+ * One look at a load balancer for all its entries. A deleted load balancer holds nothing; an unknown member
+ * (the instance is gone) fails the whole call, so the entries are then looked at one by one. Any other
+ * failure is recorded for each entry's row.
+ */
+async function lookIsolating<E extends { rowId: number }>(entries: E[], look: (list: E[]) => Promise<unknown>, label: string, failures: Map<number, string>): Promise<void> {
+  const err = await look(entries);
+  if (err === null || isLoadBalancerGone(err)) return;
+  if (isInvalidMember(err)) {
+    for (const e of entries) {
+      const one = entries.length === 1 ? err : await look([e]);
+      if (one !== null && !isInvalidMember(one) && !isLoadBalancerGone(one)) failures.set(e.rowId, `${label}: ${describe(one)}`);
+    }
+    return;
+  }
+  for (const e of entries) failures.set(e.rowId, `${label}: ${describe(err)}`);
 }
 
 function describe(err: unknown): string {

@@ -47,17 +47,13 @@ export function lbDeregisterStep(p: Pipeline): Step {
       const results = new Map<number, StepResult>();
       const saves: { row: TerminationRow; data: StepData }[] = [];
       const now = ctx.now();
-      const todo: TerminationRow[] = [];
-      for (const row of rows) {
-        const data = readStepData(row);
-        if (!p.policyFor(row).drain.loadBalancers) {
-          results.set(row.id, p.advance(NAME, row, data, now, `${NAME}.skipped`, 'policy drain.load_balancers: false'));
-        } else if (data.lb) {
-          results.set(row.id, p.advance(NAME, row, data, now, `${NAME}.ok`, `deregistered before a restart: ${describeLb(data.lb)}`));
-        } else {
-          todo.push(row);
-        }
-      }
+      const todo = p.triage(NAME, rows, now, results, (row, data) =>
+        !p.policyFor(row).drain.loadBalancers
+          ? { skip: 'policy drain.load_balancers: false' }
+          : data.lb
+            ? { done: `deregistered before a restart: ${describeLb(data.lb)}` }
+            : null,
+      );
       const held = await p.begin(ctx, todo, NAME);
       const count = p.counter(NAME);
 
