@@ -27,6 +27,8 @@ export interface Connection {
   /** Resolves once everything committed so far is on stable storage (see wal-sync.ts). */
   afterCommit(): Promise<void>;
   close(): Promise<void>;
+  /** SQLite: the connection itself, for the statements that skip the query builder (sqlite-handoffs.ts). */
+  sqlite?: BetterSqlite3.Database;
 }
 
 export interface ConnectOptions {
@@ -71,6 +73,9 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     sqlite.pragma('journal_mode = WAL');
     // NORMAL: COMMIT does not fsync on the event loop; WalSync flushes the log before any acknowledgement.
     sqlite.pragma('synchronous = NORMAL');
+    // Statement journals (an INSERT ... ON CONFLICT keeps one) in memory, not in a temp file: writing that
+    // file cost more than the insert itself. They only matter until the statement ends.
+    sqlite.pragma('temp_store = MEMORY');
     sqlite.pragma('foreign_keys = ON');
     // Take the exclusive lock now, so a second server on the same file fails at start, not later.
     sqlite.exec('BEGIN IMMEDIATE; COMMIT;');
@@ -84,6 +89,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   return {
     db,
     engine,
+    sqlite,
     description: path,
     // A local file that opened and locked is there for this process.
     ready: async () => true,

@@ -5,7 +5,9 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { HandOff } from '../domain/handoff.js';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Engine } from './engine.js';
+import { sqliteHandOffWriter, type SqliteHandOffWriter } from './sqlite-handoffs.js';
 import type { Database, HistoryRow, NewTerminationRow, TerminationRow } from './schema.js';
 
 /** One validated hand-off document as the store records it (one row per instance id), with who sent it and its plan. */
@@ -75,9 +77,14 @@ export interface Durability {
   afterCommit(): Promise<void>;
   /** Closes the database (and whatever the durability needs). */
   close(): Promise<void>;
+  /** SQLite: the connection under `db`, for the hand-off insert without the query builder. */
+  sqlite?: BetterSqlite3.Database;
 }
 
 export class TerminationStore {
+  /** SQLite: the hand-off insert without the query builder (sqlite-handoffs.ts); prepared on first use, after the migrations. */
+  private sqliteHandOffs: SqliteHandOffWriter | undefined;
+
   constructor(
     readonly db: Kysely<Database>,
     readonly engine: Engine,
@@ -96,38 +103,69 @@ export class TerminationStore {
    * termination of each of its instances, new or already scheduled.
    */
   async recordHandOffs(docs: HandOffRecord[], now: number): Promise<Scheduled[][]> {
-    return this.durably(async (trx) => {
-      const rows: NewTerminationRow[] = [];
-      for (const doc of docs) {
-        for (const instanceId of doc.instanceIds) {
-          rows.push({
-            instance_id: instanceId,
-            region: doc.region,
-            state: 'pending',
-            step: doc.firstStep,
-            due_at: doc.dueAt,
-            next_attempt_at: doc.firstAttemptAt,
-            lease_owner: null,
-            attempts: 0,
-            reason: null,
-            project: doc.project,
-            component: doc.component,
-            ip_address: doc.ipAddress,
-            user_data: doc.userData,
-            requested_by: doc.requestedBy,
-            source_ip: doc.sourceIp,
-            user_agent: doc.userAgent,
-            step_data: doc.stepData ?? null,
-            created_at: now,
-            updated_at: now,
-          });
-        }
+    const rows: NewTerminationRow[] = [];
+    for (const doc of docs) {
+      for (const instanceId of doc.instanceIds) {
+        rows.push({
+          instance_id: instanceId,
+          region: doc.region,
+          state: 'pending',
+          step: doc.firstStep,
+          due_at: doc.dueAt,
+          next_attempt_at: doc.firstAttemptAt,
+          lease_owner: null,
+          attempts: 0,
+          reason: null,
+          project: doc.project,
+          component: doc.component,
+          ip_address: doc.ipAddress,
+          user_data: doc.userData,
+          requested_by: doc.requestedBy,
+          source_ip: doc.sourceIp,
+          user_agent: doc.userAgent,
+          step_data: doc.stepData ?? null,
+          created_at: now,
+          updated_at: now,
+        });
       }
+    }
+    const found = await this.insertOrFind(rows);
+    // The same instance in two documents of one group: the first is new, the later ones are repeats.
+    const reported = new Set<string>();
+    return docs.map((doc) =>
+      doc.instanceIds.map((id) => {
+        const k = key(doc.region, id);
+        const scheduled = found.get(k);
+        // Only possible if a live row turned final between our insert and select (PostgreSQL, read
+        // committed): fail the batch; the caller answers 503 and the client retries.
+        if (!scheduled) throw new Error(`could not record ${doc.region}/${id}: its previous termination changed concurrently`);
+        const repeat = reported.has(k);
+        reported.add(k);
+        return repeat ? { ...scheduled, duplicate: true } : scheduled;
+      }),
+    );
+  }
+
+  /** Inserts the rows that have no live termination yet, durably; finds the live one of the others. */
+  private async insertOrFind(rows: NewTerminationRow[]): Promise<Map<string, Scheduled>> {
+    const found = new Map<string, Scheduled>();
+    const sqlite = this.durability.sqlite;
+    if (sqlite) {
+      const write = (this.sqliteHandOffs ??= sqliteHandOffWriter(sqlite));
+      // Holding Kysely's connection keeps the worker's and the operator's transactions out of ours.
+      const written = await this.db.connection().execute(async () => write(rows));
+      await this.durability.afterCommit();
+      for (const { row, duplicate } of written) {
+        const k = key(row.region, row.instance_id);
+        if (!found.has(k)) found.set(k, { ...row, duplicate });
+      }
+      return found;
+    }
+    return this.durably(async (trx) => {
       // One order for every writer: two replicas inserting overlapping instances in opposite orders would
       // each wait for the other's unique-index entry (a deadlock, on PostgreSQL).
-      rows.sort((a, b) => (a.region === b.region ? cmp(a.instance_id, b.instance_id) : cmp(a.region, b.region)));
-      const found = new Map<string, Scheduled>();
-      for (const chunk of chunks(rows, INSERT_CHUNK)) {
+      const sorted = [...rows].sort((a, b) => (a.region === b.region ? cmp(a.instance_id, b.instance_id) : cmp(a.region, b.region)));
+      for (const chunk of chunks(sorted, INSERT_CHUNK)) {
         const inserted = await trx
           .insertInto('terminations')
           .values(chunk)
@@ -136,24 +174,11 @@ export class TerminationStore {
           .execute();
         for (const r of inserted) found.set(key(r.region, r.instance_id), { ...r, duplicate: false });
       }
-      const missing = rows.filter((r) => !found.has(key(r.region, r.instance_id)));
+      const missing = sorted.filter((r) => !found.has(key(r.region, r.instance_id)));
       if (missing.length > 0) {
         for (const r of await this.liveRows(trx, missing)) found.set(key(r.region, r.instance_id), { ...r, duplicate: true });
       }
-      // The same instance in two documents of one group: the first is new, the later ones are repeats.
-      const reported = new Set<string>();
-      return docs.map((doc) =>
-        doc.instanceIds.map((id) => {
-          const k = key(doc.region, id);
-          const scheduled = found.get(k);
-          // Only possible if a live row turned final between our insert and select (PostgreSQL, read
-          // committed): fail the batch; the caller answers 503 and the client retries.
-          if (!scheduled) throw new Error(`could not record ${doc.region}/${id}: its previous termination changed concurrently`);
-          const repeat = reported.has(k);
-          reported.add(k);
-          return repeat ? { ...scheduled, duplicate: true } : scheduled;
-        }),
-      );
+      return found;
     });
   }
 

@@ -1,0 +1,72 @@
+/**
+ * The hand-off insert on SQLite, without a query builder: the one statement the service runs thousands of
+ * times a second. Kysely builds and compiles a multi-row INSERT per group (a new SQL text for every group
+ * size), and SQLite keeps a statement journal for a multi-row INSERT ... ON CONFLICT; both cost more than
+ * the insert itself. Here two statements are prepared once and run per row inside one transaction, which
+ * better-sqlite3 runs synchronously: the whole group is one call on the event loop.
+ *
+ * Measured (bench/acceptance.ts; docs/performance.md): this path, not SQLite, was where most of a
+ * hand-off's time went.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import type { NewTerminationRow } from './schema.js';
+
+/** What the insert returns for one row, and what the HTTP answer and the metrics need. */
+export interface ScheduledRow {
+  id: number;
+  instance_id: string;
+  region: string;
+  state: string;
+  due_at: number;
+  next_attempt_at: number | null;
+}
+
+const COLUMNS = [
+  'instance_id',
+  'region',
+  'state',
+  'step',
+  'due_at',
+  'next_attempt_at',
+  'lease_owner',
+  'attempts',
+  'reason',
+  'project',
+  'component',
+  'ip_address',
+  'user_data',
+  'requested_by',
+  'source_ip',
+  'user_agent',
+  'step_data',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof NewTerminationRow)[];
+
+const RETURNED = 'id, instance_id, region, state, due_at, next_attempt_at';
+
+/**
+ * For each row, in order: the new termination (`duplicate: false`), or the live one the instance already
+ * has (`duplicate: true`). All rows are written in one transaction; the caller makes it durable.
+ */
+export type SqliteHandOffWriter = (rows: NewTerminationRow[]) => { row: ScheduledRow; duplicate: boolean }[];
+
+export function sqliteHandOffWriter(sqlite: BetterSqlite3.Database): SqliteHandOffWriter {
+  const insert = sqlite.prepare<unknown[], ScheduledRow>(
+    `INSERT INTO terminations (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING RETURNING ${RETURNED}`,
+  );
+  // The unique index on live rows is what made the insert do nothing; this finds the row it kept.
+  const live = sqlite.prepare<[string, string], ScheduledRow>(
+    `SELECT ${RETURNED} FROM terminations WHERE region = ? AND instance_id = ? AND next_attempt_at IS NOT NULL`,
+  );
+  return sqlite.transaction((rows: NewTerminationRow[]) =>
+    rows.map((r) => {
+      const inserted = insert.get(COLUMNS.map((c) => r[c] ?? null));
+      if (inserted) return { row: inserted, duplicate: false };
+      const existing = live.get(r.region, r.instance_id);
+      // The insert conflicted with nothing but a live row, so one is there (SQLite has one writer).
+      if (!existing) throw new Error(`could not record ${r.region}/${r.instance_id}: no live row after a conflicting insert`);
+      return { row: existing, duplicate: true };
+    }),
+  );
+}
