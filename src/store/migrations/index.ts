@@ -8,6 +8,7 @@ import type { Engine } from '../engine.js';
 import * as m001 from './001_initial.js';
 import * as m002 from './002_operator_notify.js';
 import * as m003 from './003_step_data.js';
+import * as m004 from './004_one_instance_index.js';
 
 export interface EngineMigration {
   up(db: Kysely<unknown>, engine: Engine): Promise<void>;
@@ -17,4 +18,5 @@ export const MIGRATIONS: Record<string, EngineMigration> = {
   '001_initial': m001,
   '002_operator_notify': m002,
   '003_step_data': m003,
+  '004_one_instance_index': m004,
 };
