@@ -14,6 +14,8 @@ export function createLogger(level: Level | 'silent'): Logger {
     // thread pool. A synchronous write per line cost ~10% of a hand-off's time under load. pino flushes
     // what is buffered when the process exits (also on process.exit); after a SIGKILL or a power loss the
     // last lines may be missing from the log, never from the database, whose history is the audit record.
-    pino.destination({ dest: 1, sync: false }),
+    // A log reader that stops reading (a stuck pipe) must not grow the buffer without bound or stall the
+    // service: beyond 16 MiB waiting, lines are dropped.
+    pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024 }),
   );
 }
