@@ -15,8 +15,9 @@
 // shared 2-core machine a disturbed pair of runs is repeated (up to 3 times) and the quietest reported.
 //
 // BENCH_DIAG=1 adds rungs between the two, to show where the difference goes (figures, not goals):
-// Fastify alone, and the service with --log-level warn (no log line per hand-off), with its database on
-// tmpfs (fsync costs nothing) and not.
+// Fastify alone; Fastify with the service's validation and a durable group-committed insert into the
+// service's table, without and with its indexes (lib/insert-floor-server.mjs); and the service with
+// --log-level warn (no log line per hand-off), with its database on tmpfs (fsync costs nothing) and not.
 // BENCH_CPU_PROF=DIR profiles the service under the load (see bench/profile.ts).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +32,7 @@ import { fixed, int, notMeasured, type BenchContext, type Figure } from './lib/r
 
 const BARE = fileURLToPath(new URL('./lib/bare-server.mjs', import.meta.url));
 const FASTIFY = fileURLToPath(new URL('./lib/fastify-server.mjs', import.meta.url));
+const INSERT_FLOOR = fileURLToPath(new URL('./lib/insert-floor-server.mjs', import.meta.url));
 const CONNECTIONS = 50;
 /** Nothing listens there: with a 1-day delay the worker never calls AWS, and if it did it would fail here. */
 export const NO_AWS = { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' };
@@ -82,9 +84,9 @@ async function loadPhases(ctx: BenchContext, name: string, origin: string, load:
 }
 
 /** A baseline server script (plain JavaScript on plain node) under the same load. */
-async function measureScript(ctx: BenchContext, name: string, script: string, p: Phases): Promise<Measured> {
+async function measureScript(ctx: BenchContext, name: string, script: string, p: Phases, args: string[] = []): Promise<Measured> {
   const port = await freePort();
-  const child = spawnChild(name, process.execPath, [script, String(port)], {});
+  const child = spawnChild(name, process.execPath, [script, String(port), ...args], {});
   try {
     await waitFor(`${name} to listen`, 10_000, async () => {
       if (!child.alive()) throw new Error(`${name} exited: ${child.stderrTail()}`);
@@ -192,6 +194,15 @@ export async function benchAcceptance(ctx: BenchContext): Promise<Figure[]> {
     ctx.log('  BENCH_DIAG=1: diagnostic rungs (same load; figures only, no goals):');
     const rungs: [string, Measured][] = [['bare node:http', bare]];
     rungs.push(['fastify, no validation/storage/logging', await measureScript(ctx, 'fastify only', FASTIFY, phases)]);
+    mkdirSync(join(dir, 'floor'), { recursive: true });
+    rungs.push([
+      'fastify+validation+durable insert, no index',
+      await measureScript(ctx, 'insert floor, table only', INSERT_FLOOR, phases, [join(dir, 'floor', 'table-only.db'), 'table-only']),
+    ]);
+    rungs.push([
+      'fastify+validation+durable insert, all indexes',
+      await measureScript(ctx, 'insert floor, real schema', INSERT_FLOOR, phases, [join(dir, 'floor', 'schema.db'), 'schema']),
+    ]);
     const shm = mkdtempSync(join('/dev/shm', 'ddsrv-bench-'));
     try {
       rungs.push(['ddsrv --log-level warn, database on tmpfs', await measureDdsrvVariant(ctx, 'ddsrv warn+tmpfs', shm, 'warn', phases)]);
@@ -202,7 +213,7 @@ export async function benchAcceptance(ctx: BenchContext): Promise<Figure[]> {
     rungs.push(['ddsrv (as shipped: info, disk)', svc]);
     for (const [name, r] of rungs) {
       ctx.log(
-        `    ${name.padEnd(42)} ${int(r.rps).padStart(7)} req/s  ${fixed(r.rps / bare.rps).padStart(5)}x bare   ` +
+        `    ${name.padEnd(46)} ${int(r.rps).padStart(7)} req/s  ${fixed(r.rps / bare.rps).padStart(5)}x bare   ` +
           `p99 ${fixed(r.p99).padStart(6)} ms  ${fixed(r.p99 / bare.p99).padStart(5)}x bare${r.noise > NOISE_CORES ? '  (noisy)' : ''}`,
       );
     }
