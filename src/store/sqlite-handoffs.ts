@@ -1,25 +1,19 @@
 /**
- * The hand-off insert on SQLite, without a query builder: the one statement the service runs thousands of
- * times a second. Kysely builds and compiles a multi-row INSERT per group (a new SQL text for every group
- * size), and SQLite keeps a statement journal for a multi-row INSERT ... ON CONFLICT; both cost more than
- * the insert itself. Here two statements are prepared once and run per row inside one transaction, which
- * better-sqlite3 runs synchronously: the whole group is one call on the event loop.
+ * The hand-off insert on SQLite, without the query builder: the one statement the service runs thousands
+ * of times a second. Kysely built and compiled a multi-row INSERT per group (and a new SQL text to prepare
+ * for every group size). Here two statements are prepared once and run per instance inside one
+ * transaction, which better-sqlite3 runs synchronously: the whole group is one call on the event loop.
+ * PostgreSQL keeps the Kysely path (store.ts), where the round trips, not the building, are the cost.
  *
- * Measured (bench/acceptance.ts; docs/performance.md): this path, not SQLite, was where most of a
- * hand-off's time went.
+ * What a row still costs is SQLite's own work: the B-tree inserts and writing the pages to the WAL
+ * (docs/performance.md, "The acceptance ladder").
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type { NewTerminationRow } from './schema.js';
+import type { Scheduled } from './store.js';
 
-/** What the insert returns for one row, and what the HTTP answer and the metrics need. */
-export interface ScheduledRow {
-  id: number;
-  instance_id: string;
-  region: string;
-  state: string;
-  due_at: number;
-  next_attempt_at: number | null;
-}
+/** What the insert returns for one row: what the HTTP answer and the metrics need. */
+export type ScheduledRow = Omit<Scheduled, 'duplicate'>;
 
 const COLUMNS = [
   'instance_id',
