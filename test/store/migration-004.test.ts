@@ -1,0 +1,122 @@
+/**
+ * Upgrading a database that already holds terminations to migration 004 (one unique index on
+ * (instance_id, region, live) instead of the live-instance and instance indexes), on every engine: the
+ * rows written under the old indexes keep their meaning. An instance with finished terminations and a live
+ * one still dedupes to the live one; finished rows never block a new hand-off; the instance filter finds
+ * them all. Engines and PostgreSQL availability as in store.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { Migrator, type Kysely, type Migration } from 'kysely';
+import { connect } from '../../src/store/connect.js';
+import type { Engine } from '../../src/store/engine.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import { MIGRATIONS } from '../../src/store/migrations/index.js';
+import type { Database, NewTerminationRow } from '../../src/store/schema.js';
+import { TerminationStore, type HandOffRecord } from '../../src/store/store.js';
+import { createTestDatabase, postgresSkip } from '../helpers/postgres.js';
+
+const ENGINES = (process.env.DDSRV_TEST_STORE_ENGINES ?? 'sqlite,postgres').split(',').map((s) => s.trim());
+const T0 = 1_750_000_000_000;
+
+/** Applies the migrations before 004 only, as an older release left the database. */
+async function migrateTo003(db: Kysely<Database>, engine: Engine): Promise<void> {
+  const before = Object.entries(MIGRATIONS).filter(([name]) => name < '004');
+  const migrations: Record<string, Migration> = {};
+  for (const [name, m] of before) migrations[name] = { up: (d) => m.up(d, engine) };
+  const { error } = await new Migrator({ db, provider: { getMigrations: async () => migrations } }).migrateToLatest();
+  if (error) throw error;
+}
+
+const row = (instanceId: string, region: string, live: boolean): NewTerminationRow => ({
+  instance_id: instanceId,
+  region,
+  state: live ? 'pending' : 'terminated',
+  step: 'terminate',
+  due_at: T0,
+  next_attempt_at: live ? T0 : null,
+  lease_owner: null,
+  attempts: 0,
+  reason: null,
+  project: 'shop',
+  component: 'web',
+  ip_address: null,
+  user_data: null,
+  requested_by: null,
+  source_ip: null,
+  user_agent: null,
+  step_data: null,
+  created_at: T0,
+  updated_at: T0,
+});
+
+const handOff = (instanceIds: string[], region = 'us-east-1'): HandOffRecord => ({
+  region,
+  instanceIds,
+  ipAddress: null,
+  project: 'shop',
+  component: 'web',
+  userData: null,
+  requestedBy: null,
+  sourceIp: null,
+  userAgent: null,
+  dueAt: T0 + 1000,
+  firstStep: 'terminate',
+  firstAttemptAt: T0 + 1000,
+});
+
+const pgSkip = ENGINES.includes('postgres') ? await postgresSkip() : false;
+
+for (const engine of ['sqlite', 'postgres'] as const) {
+  const skip = !ENGINES.includes(engine) ? 'not in DDSRV_TEST_STORE_ENGINES' : engine === 'postgres' ? pgSkip : false;
+
+  describe(`migration 004 on ${engine}`, { skip }, () => {
+    test('rows written under the old indexes keep their meaning after the upgrade', async () => {
+      let url: string;
+      let cleanup: () => Promise<void>;
+      if (engine === 'sqlite') {
+        const dir = mkdtempSync(join(tmpdir(), 'ddsrv-m004-'));
+        url = join(dir, 'old.db');
+        cleanup = async () => rmSync(dir, { recursive: true, force: true });
+      } else {
+        const pg = await createTestDatabase('m004');
+        url = pg.url;
+        cleanup = () => pg.drop();
+      }
+      const c = await connect(url);
+      try {
+        await migrateTo003(c.db, c.engine);
+        const A = 'i-0aaaaaaaaaaaaaaaa';
+        const B = 'i-0bbbbbbbbbbbbbbbb';
+        // A: two finished terminations and a live one; B: live in us-east-1.
+        await c.db.insertInto('terminations').values([row(A, 'us-east-1', false), row(A, 'us-east-1', false), row(A, 'us-east-1', true), row(B, 'us-east-1', true)]).execute();
+        const liveA = await c.db.selectFrom('terminations').select('id').where('instance_id', '=', A).where('next_attempt_at', 'is not', null).executeTakeFirstOrThrow();
+
+        assert.deepEqual(await migrateToLatest(c.db, c.engine), ['004_one_instance_index']);
+        const store = new TerminationStore(c.db, c.engine, c);
+
+        const [a, b, bWest] = (await store.recordHandOffs([handOff([A]), handOff([B]), handOff([B], 'us-west-2')], T0 + 1)).map((doc) => doc[0]);
+        assert.equal(a!.duplicate, true, 'A is already live: the hand-off finds that row');
+        assert.equal(a!.id, liveA.id);
+        assert.equal(b!.duplicate, true);
+        assert.equal(bWest!.duplicate, false, 'the same id in another region is another instance');
+
+        // Finishing A's live termination lets a new hand-off of A schedule again, beside three finished rows.
+        await c.db.updateTable('terminations').set({ state: 'terminated', next_attempt_at: null }).where('id', '=', liveA.id).execute();
+        const again = (await store.recordHandOffs([handOff([A])], T0 + 2))[0]![0];
+        assert.equal(again!.duplicate, false);
+        assert.ok(again!.id > liveA.id);
+        assert.equal((await store.list({ instanceId: A, limit: 10 })).length, 4, 'the instance filter finds every termination of A');
+
+        // Two live rows for one instance are still impossible at the database level.
+        await assert.rejects(c.db.insertInto('terminations').values(row(A, 'us-east-1', true)).execute(), /unique|UNIQUE/);
+      } finally {
+        await c.close();
+        await cleanup();
+      }
+    });
+  });
+}
