@@ -6,9 +6,6 @@
  * them all. Engines and PostgreSQL availability as in store.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Migrator, type Kysely, type Migration } from 'kysely';
 import { connect } from '../../src/store/connect.js';
@@ -17,7 +14,8 @@ import { migrateToLatest } from '../../src/store/migrate.js';
 import { MIGRATIONS } from '../../src/store/migrations/index.js';
 import type { Database, NewTerminationRow } from '../../src/store/schema.js';
 import { TerminationStore, type HandOffRecord } from '../../src/store/store.js';
-import { createTestDatabase, postgresSkip } from '../helpers/postgres.js';
+import { freshDatabase } from '../helpers/fresh-database.js';
+import { postgresSkip } from '../helpers/postgres.js';
 
 const ENGINES = (process.env.DDSRV_TEST_STORE_ENGINES ?? 'sqlite,postgres').split(',').map((s) => s.trim());
 const T0 = 1_750_000_000_000;
@@ -75,18 +73,8 @@ for (const engine of ['sqlite', 'postgres'] as const) {
 
   describe(`migration 004 on ${engine}`, { skip }, () => {
     test('rows written under the old indexes keep their meaning after the upgrade', async () => {
-      let url: string;
-      let cleanup: () => Promise<void>;
-      if (engine === 'sqlite') {
-        const dir = mkdtempSync(join(tmpdir(), 'ddsrv-m004-'));
-        url = join(dir, 'old.db');
-        cleanup = async () => rmSync(dir, { recursive: true, force: true });
-      } else {
-        const pg = await createTestDatabase('m004');
-        url = pg.url;
-        cleanup = () => pg.drop();
-      }
-      const c = await connect(url);
+      const database = await freshDatabase(engine, 'm004');
+      const c = await connect(database.url);
       try {
         await migrateTo003(c.db, c.engine);
         const A = 'i-0aaaaaaaaaaaaaaaa';
@@ -115,7 +103,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         await assert.rejects(c.db.insertInto('terminations').values(row(A, 'us-east-1', true)).execute(), /unique|UNIQUE/);
       } finally {
         await c.close();
-        await cleanup();
+        await database.drop();
       }
     });
   });

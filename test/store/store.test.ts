@@ -11,9 +11,6 @@
  * which a single process holds, it is the same store used under another lease owner.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { connect } from '../../src/store/connect.js';
@@ -21,7 +18,8 @@ import type { Engine } from '../../src/store/engine.js';
 import { migrateToLatest, SchemaTooNewError } from '../../src/store/migrate.js';
 import { MIGRATIONS } from '../../src/store/migrations/index.js';
 import { TerminationStore, type HandOffRecord, type Outcome } from '../../src/store/store.js';
-import { createTestDatabase, postgresSkip, type TestDatabase } from '../helpers/postgres.js';
+import { freshDatabase } from '../helpers/fresh-database.js';
+import { postgresSkip } from '../helpers/postgres.js';
 
 const ENGINES = (process.env.DDSRV_TEST_STORE_ENGINES ?? 'sqlite,postgres').split(',').map((s) => s.trim()).filter(Boolean);
 for (const e of ENGINES) if (e !== 'sqlite' && e !== 'postgres') throw new Error(`DDSRV_TEST_STORE_ENGINES: unknown engine '${e}' (use sqlite, postgres)`);
@@ -75,17 +73,8 @@ interface Harness {
 
 async function openHarness(engine: Engine): Promise<{ h: Harness; close(): Promise<void> }> {
   const extra: TerminationStore[] = [];
-  let url: string;
-  let cleanup: () => Promise<void>;
-  if (engine === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'ddsrv-store-'));
-    url = join(dir, 'store.db');
-    cleanup = async () => rmSync(dir, { recursive: true, force: true });
-  } else {
-    const db: TestDatabase = await createTestDatabase('store');
-    url = db.url;
-    cleanup = () => db.drop();
-  }
+  const database = await freshDatabase(engine, 'store');
+  const url = database.url;
   const c = await connect(url);
   const store = new TerminationStore(c.db, c.engine, c);
   assert.deepEqual(await migrateToLatest(c.db, c.engine), Object.keys(MIGRATIONS).sort(), 'a fresh database gets every migration');
@@ -113,7 +102,7 @@ async function openHarness(engine: Engine): Promise<{ h: Harness; close(): Promi
     async close() {
       for (const s of extra) await s.close();
       await store.close();
-      await cleanup();
+      await database.drop();
     },
   };
 }

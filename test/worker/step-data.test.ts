@@ -3,39 +3,27 @@
  * history entry in the same transaction; unreadable documents read as empty.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { connect } from '../../src/store/connect.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { saveStepData } from '../../src/store/step-data.js';
 import { TerminationStore } from '../../src/store/store.js';
 import { readStepData } from '../../src/worker/step-data.js';
-import { createTestDatabase, postgresSkip } from '../helpers/postgres.js';
+import { freshDatabase } from '../helpers/fresh-database.js';
+import { postgresSkip } from '../helpers/postgres.js';
 
 const T0 = 1_750_000_000_000;
 
 async function open(engine: 'sqlite' | 'postgres'): Promise<{ store: TerminationStore; close(): Promise<void> }> {
-  let url: string;
-  let cleanup: () => Promise<void>;
-  if (engine === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'ddsrv-stepdata-'));
-    url = join(dir, 'db.sqlite');
-    cleanup = async () => rmSync(dir, { recursive: true, force: true });
-  } else {
-    const db = await createTestDatabase('stepdata');
-    url = db.url;
-    cleanup = () => db.drop();
-  }
-  const c = await connect(url);
+  const database = await freshDatabase(engine, 'stepdata');
+  const c = await connect(database.url);
   await migrateToLatest(c.db, c.engine);
   const store = new TerminationStore(c.db, c.engine, c);
   return {
     store,
     async close() {
       await store.close();
-      await cleanup();
+      await database.drop();
     },
   };
 }
