@@ -178,7 +178,12 @@ async function act(
   change: (trx: Transaction<Database>, row: TerminationRow, history: HistoryRow[]) => Promise<Transition | false>,
 ): Promise<ActionResult> {
   return store.durably(async (trx): Promise<ActionResult> => {
-    const row = await trx.selectFrom('terminations').selectAll().where('id', '=', req.id).executeTakeFirst();
+    const read = trx.selectFrom('terminations').selectAll().where('id', '=', req.id);
+    // PostgreSQL: lock the row until our commit, so a worker on another replica cannot write its step
+    // progress between our read and our update (expedite writes step_data back whole: the worker's write
+    // would be lost). The worker's update then waits for us and finds its lease gone. SQLite runs one
+    // transaction at a time (and has no FOR UPDATE).
+    const row = await (store.engine === 'postgres' ? read.forUpdate() : read).executeTakeFirst();
     if (!row) return { kind: 'not_found' };
     if (!isActionable(row)) return { kind: 'conflict', state: row.state };
     const history = await trx.selectFrom('termination_history').selectAll().where('termination_id', '=', req.id).orderBy('id').execute();

@@ -1,0 +1,84 @@
+/**
+ * An operator's expedite racing a worker on another replica (PostgreSQL): the worker writes its step
+ * progress (step_data) while the expedite is between reading the row and writing it back. The expedite
+ * must lock the row when it reads it, so it either waits for the worker's write and keeps it, or the
+ * worker's write waits and finds its lease gone. Without the lock, read committed lets the expedite write
+ * back a step_data read before the worker's, and the worker's progress is lost.
+ * Skips without PostgreSQL as store.test.ts does (a failure under CI=true).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect } from '../../src/store/connect.js';
+import { migrateToLatest } from '../../src/store/migrate.js';
+import { expediteTermination } from '../../src/store/operator.js';
+import { TerminationStore } from '../../src/store/store.js';
+import { freshDatabase } from '../helpers/fresh-database.js';
+import { postgresSkip } from '../helpers/postgres.js';
+
+const T0 = 1_750_000_000_000;
+
+describe('expedite against a worker on another replica (PostgreSQL)', { skip: await postgresSkip() }, () => {
+  test("the worker's step progress written meanwhile is kept, with the expedite mark", async () => {
+    const database = await freshDatabase('postgres', 'oprace');
+    const operatorSide = await connect(database.url);
+    const workerSide = await connect(database.url);
+    try {
+      await migrateToLatest(operatorSide.db, operatorSide.engine);
+      const store = new TerminationStore(operatorSide.db, operatorSide.engine, operatorSide);
+      const recorded = await store.recordHandOffs(
+        [
+          {
+            region: 'us-east-1',
+            instanceIds: ['i-0123456789abcdef0'],
+            ipAddress: null,
+            project: null,
+            component: null,
+            userData: null,
+            requestedBy: null,
+            sourceIp: null,
+            userAgent: null,
+            dueAt: T0 + 600_000,
+            firstStep: 'lb_deregister',
+            firstAttemptAt: T0,
+          },
+        ],
+        T0,
+      );
+      const id = recorded[0]![0]!.id;
+      await workerSide.db.updateTable('terminations').set({ lease_owner: 'worker-b', state: 'draining', step_data: JSON.stringify({ asg: { detached: true, group: 'web' } }) }).where('id', '=', id).execute();
+
+      // The worker's write is under way: its transaction holds the row, not yet committed.
+      let releaseWorker!: () => void;
+      const workerMayCommit = new Promise<void>((resolve) => (releaseWorker = resolve));
+      let workerWrote!: () => void;
+      const workerHasWritten = new Promise<void>((resolve) => (workerWrote = resolve));
+      const worker = workerSide.db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('terminations')
+          .set({ step_data: JSON.stringify({ asg: { detached: true, group: 'web' }, lb: { targets: [{ arn: 'arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/1', port: 80 }], classic: [] } }) })
+          .where('id', '=', id)
+          .where('lease_owner', '=', 'worker-b')
+          .execute();
+        workerWrote();
+        await workerMayCommit;
+      });
+      await workerHasWritten;
+
+      const expedite = expediteTermination(store, { id, by: 'alice', note: null, now: T0 + 1000 });
+      await sleep(300); // the expedite is now waiting on the worker's row lock (with the fix, at its read)
+      releaseWorker();
+      await worker;
+      const result = await expedite;
+
+      assert.equal(result.kind, 'done');
+      const data = JSON.parse((await store.get(id))!.step_data!) as { lb?: { targets: unknown[] }; expedited?: boolean };
+      assert.equal(data.expedited, true, 'the expedite mark is there');
+      assert.equal(data.lb?.targets.length, 1, "the worker's deregistration record, written meanwhile, is not lost");
+    } finally {
+      await workerSide.close();
+      await operatorSide.close();
+      await database.drop();
+    }
+  });
+});
