@@ -7,7 +7,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { HandOff } from '../domain/handoff.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Engine } from './engine.js';
-import { sqliteHandOffWriter, type SqliteHandOffWriter } from './sqlite-handoffs.js';
+import { sqliteHandOffWriter, type HandOffRow, type SqliteHandOffWriter } from './sqlite-handoffs.js';
 import type { Database, HistoryRow, NewTerminationRow, TerminationRow } from './schema.js';
 
 /** One validated hand-off document as the store records it (one row per instance id), with who sent it and its plan. */
@@ -103,7 +103,7 @@ export class TerminationStore {
    * termination of each of its instances, new or already scheduled.
    */
   async recordHandOffs(docs: HandOffRecord[], now: number): Promise<Scheduled[][]> {
-    const rows: NewTerminationRow[] = [];
+    const rows: HandOffRow[] = [];
     for (const doc of docs) {
       for (const instanceId of doc.instanceIds) {
         rows.push({
@@ -147,7 +147,7 @@ export class TerminationStore {
   }
 
   /** Inserts the rows that have no live termination yet, durably; finds the live one of the others. */
-  private async insertOrFind(rows: NewTerminationRow[]): Promise<Map<string, Scheduled>> {
+  private async insertOrFind(rows: HandOffRow[]): Promise<Map<string, Scheduled>> {
     const found = new Map<string, Scheduled>();
     const sqlite = this.durability.sqlite;
     if (sqlite) {
