@@ -136,9 +136,7 @@ export class TerminationStore {
       doc.instanceIds.map((id) => {
         const k = key(doc.region, id);
         const scheduled = found.get(k);
-        // Only possible if a live row turned final between our insert and select (PostgreSQL, read
-        // committed): fail the batch; the caller answers 503 and the client retries.
-        if (!scheduled) throw new Error(`could not record ${doc.region}/${id}: its previous termination changed concurrently`);
+        if (!scheduled) throw new Error(`could not record ${doc.region}/${id}: no termination found for it`); // insertOrFind finds every row
         const repeat = reported.has(k);
         reported.add(k);
         return repeat ? { ...scheduled, duplicate: true } : scheduled;
@@ -177,6 +175,12 @@ export class TerminationStore {
       const missing = sorted.filter((r) => !found.has(key(r.region, r.instance_id)));
       if (missing.length > 0) {
         for (const r of await this.liveRows(trx, missing)) found.set(key(r.region, r.instance_id), { ...r, duplicate: true });
+      }
+      for (const r of missing) {
+        // Only possible if a live row turned final between our insert and select (read committed): fail
+        // the whole group inside its transaction, so nothing of it is kept; the caller answers 503 and the
+        // client retries.
+        if (!found.has(key(r.region, r.instance_id))) throw new Error(`could not record ${r.region}/${r.instance_id}: its previous termination changed concurrently`);
       }
       return found;
     });
