@@ -7,14 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Migrator, type Kysely, type Migration } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration } from 'kysely';
 import { connect } from '../../src/store/connect.js';
 import type { Engine } from '../../src/store/engine.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { MIGRATIONS } from '../../src/store/migrations/index.js';
 import type { Database, NewTerminationRow } from '../../src/store/schema.js';
-import { TerminationStore, type HandOffRecord } from '../../src/store/store.js';
+import { TerminationStore } from '../../src/store/store.js';
 import { freshDatabase } from '../helpers/fresh-database.js';
+import { handOffRecord } from '../helpers/handoff-record.js';
 import { postgresSkip } from '../helpers/postgres.js';
 
 const ENGINES = (process.env.DDSRV_TEST_STORE_ENGINES ?? 'sqlite,postgres').split(',').map((s) => s.trim());
@@ -51,20 +52,16 @@ const row = (instanceId: string, region: string, live: boolean): NewTerminationR
   updated_at: T0,
 });
 
-const handOff = (instanceIds: string[], region = 'us-east-1'): HandOffRecord => ({
-  region,
-  instanceIds,
-  ipAddress: null,
-  project: 'shop',
-  component: 'web',
-  userData: null,
-  requestedBy: null,
-  sourceIp: null,
-  userAgent: null,
-  dueAt: T0 + 1000,
-  firstStep: 'terminate',
-  firstAttemptAt: T0 + 1000,
-});
+const handOff = (instanceIds: string[], region = 'us-east-1') => handOffRecord(instanceIds, T0 + 1000, { region, project: 'shop', component: 'web' });
+
+/** The secondary indexes of the terminations table, by name. */
+async function indexesOn(db: Kysely<Database>, engine: Engine): Promise<string[]> {
+  const { rows } =
+    engine === 'sqlite'
+      ? await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'terminations' AND sql IS NOT NULL`.execute(db)
+      : await sql<{ name: string }>`SELECT indexname AS name FROM pg_indexes WHERE tablename = 'terminations' AND indexname <> 'terminations_pkey'`.execute(db);
+  return rows.map((r) => r.name).sort();
+}
 
 const pgSkip = ENGINES.includes('postgres') ? await postgresSkip() : false;
 
@@ -82,8 +79,12 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         // A: two finished terminations and a live one; B: live in us-east-1.
         await c.db.insertInto('terminations').values([row(A, 'us-east-1', false), row(A, 'us-east-1', false), row(A, 'us-east-1', true), row(B, 'us-east-1', true)]).execute();
         const liveA = await c.db.selectFrom('terminations').select('id').where('instance_id', '=', A).where('next_attempt_at', 'is not', null).executeTakeFirstOrThrow();
+        // As if an earlier start was killed half-way through 004 (SQLite commits each of its statements on
+        // its own): the new index exists, the migration is not recorded. It must run again cleanly.
+        await sql`CREATE UNIQUE INDEX terminations_instance_live ON terminations (instance_id, region, (CASE WHEN next_attempt_at IS NOT NULL THEN 1 END))`.execute(c.db);
 
         assert.deepEqual(await migrateToLatest(c.db, c.engine), ['004_one_instance_index']);
+        assert.deepEqual(await indexesOn(c.db, c.engine), ['terminations_component_state', 'terminations_instance_live', 'terminations_next_attempt', 'terminations_project_state', 'terminations_state']);
         const store = new TerminationStore(c.db, c.engine, c);
 
         const [a, b, bWest] = (await store.recordHandOffs([handOff([A]), handOff([B]), handOff([B], 'us-west-2')], T0 + 1)).map((doc) => doc[0]);
