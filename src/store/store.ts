@@ -151,7 +151,12 @@ export class TerminationStore {
     if (sqlite) {
       const write = (this.sqliteHandOffs ??= sqliteHandOffWriter(sqlite));
       // Holding Kysely's connection keeps the worker's and the operator's transactions out of ours.
-      const written = await this.db.connection().execute(async () => write(rows));
+      const written = await this.db.connection().execute(async () => {
+        // Inside someone's open transaction, better-sqlite3 would make ours a savepoint, and this group
+        // would be acknowledged with no commit of its own.
+        if (sqlite.inTransaction) throw new Error('a transaction was left open on the SQLite connection; hand-offs not recorded');
+        return write(rows);
+      });
       await this.durability.afterCommit();
       for (const { row, duplicate } of written) {
         const k = key(row.region, row.instance_id);
