@@ -11,9 +11,10 @@ export function createLogger(level: Level | 'silent'): Logger {
       redact: ['req.headers.authorization', 'authToken'],
     },
     // Asynchronous: lines logged while a write is under way go out together in the next one, on libuv's
-    // thread pool. A synchronous write per line cost ~10% of a hand-off's time under load. pino flushes
-    // what is buffered when the process exits (also on process.exit); after a SIGKILL or a power loss the
-    // last lines may be missing from the log, never from the database, whose history is the audit record.
+    // thread pool. A synchronous write per line cost ~10% of a hand-off's time under load. pino writes out
+    // what is buffered when the process exits (also on process.exit), except a chunk whose write was still
+    // in flight at that instant; after a SIGKILL or a power loss the last lines may be missing from the log,
+    // never from the database, whose history is the audit record.
     // A log reader that stops reading (a stuck pipe) must not grow the buffer without bound or stall the
     // service: beyond 16 MiB waiting, lines are dropped.
     pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024 }),

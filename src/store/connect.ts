@@ -75,7 +75,8 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     sqlite.pragma('synchronous = NORMAL');
     // Statement journals (an INSERT ... ON CONFLICT keeps one) in memory, not in a temporary file: writing
     // that file took 28-41% of a row's insert time (docs/performance.md). They only live until the statement
-    // ends; the queries' sorts are small (every list is an index seek), so memory stays bounded.
+    // ends. Temporary sorts are kept in memory too; every query's sort is bounded (a LIMIT, or an instance's
+    // few rows, operator.ts), so memory stays bounded.
     sqlite.pragma('temp_store = MEMORY');
     sqlite.pragma('foreign_keys = ON');
     // Take the exclusive lock now, so a second server on the same file fails at start, not later.

@@ -3,7 +3,8 @@
  * index seek (no OFFSET, no sort of the table), so it stays fast with a million rows:
  *
  * - no filter: the primary key, newest first;
- * - an instance id: its few rows through (instance_id, id), the other filters applied to them;
+ * - an instance id: its few rows (at most MAX_ROWS_PER_INSTANCE) through the (instance_id, region, live)
+ *   index, sorted by id, the other filters applied to them;
  * - states, project, component: one seek per state on (state, id), (project, state, id) or
  *   (component, state, id), each `ORDER BY id DESC LIMIT n`, merged. States are a closed set, so a
  *   filter without a state is at most one small seek per state.

@@ -8,12 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from '../../src/store/connect.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { expediteTermination } from '../../src/store/operator.js';
 import { TerminationStore } from '../../src/store/store.js';
 import { freshDatabase } from '../helpers/fresh-database.js';
+import { handOffRecord } from '../helpers/handoff-record.js';
 import { postgresSkip } from '../helpers/postgres.js';
 
 const T0 = 1_750_000_000_000;
@@ -26,25 +28,7 @@ describe('expedite against a worker on another replica (PostgreSQL)', { skip: aw
     try {
       await migrateToLatest(operatorSide.db, operatorSide.engine);
       const store = new TerminationStore(operatorSide.db, operatorSide.engine, operatorSide);
-      const recorded = await store.recordHandOffs(
-        [
-          {
-            region: 'us-east-1',
-            instanceIds: ['i-0123456789abcdef0'],
-            ipAddress: null,
-            project: null,
-            component: null,
-            userData: null,
-            requestedBy: null,
-            sourceIp: null,
-            userAgent: null,
-            dueAt: T0 + 600_000,
-            firstStep: 'lb_deregister',
-            firstAttemptAt: T0,
-          },
-        ],
-        T0,
-      );
+      const recorded = await store.recordHandOffs([handOffRecord(['i-0123456789abcdef0'], T0 + 600_000, { firstStep: 'lb_deregister', firstAttemptAt: T0 })], T0);
       const id = recorded[0]![0]!.id;
       await workerSide.db.updateTable('terminations').set({ lease_owner: 'worker-b', state: 'draining', step_data: JSON.stringify({ asg: { detached: true, group: 'web' } }) }).where('id', '=', id).execute();
 
@@ -66,7 +50,15 @@ describe('expedite against a worker on another replica (PostgreSQL)', { skip: aw
       await workerHasWritten;
 
       const expedite = expediteTermination(store, { id, by: 'alice', note: null, now: T0 + 1000 });
-      await sleep(300); // the expedite is now waiting on the worker's row lock (with the fix, at its read)
+      // Wait until the expedite is blocked on the worker's row lock: at its read with the fix, at its
+      // update (having read the row already) without it.
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const { rows } = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`.execute(workerSide.db);
+        if (rows[0]!.n > 0) break;
+        if (Date.now() > deadline) throw new Error('the expedite never waited for the row lock');
+        await sleep(20);
+      }
       releaseWorker();
       await worker;
       const result = await expedite;
