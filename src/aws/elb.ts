@@ -19,6 +19,7 @@ import {
   DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { chunks } from '../domain/chunks.js';
 import { counted, type CallCounter } from './ec2.js';
 
 const PAGE_SIZE = 400;
@@ -53,8 +54,8 @@ export async function listInstanceTargetGroups(client: ElasticLoadBalancingV2Cli
 /** Every target of a group (registered or draining), or only `targets` when given. */
 export async function describeTargetHealth(client: ElasticLoadBalancingV2Client, arn: string, targets?: Target[], count?: CallCounter): Promise<TargetState[]> {
   const out: TargetState[] = [];
-  const chunks = targets === undefined ? [undefined] : chunk(targets, TARGETS_PER_CALL);
-  for (const part of chunks) {
+  const parts = targets === undefined ? [undefined] : chunks(targets, TARGETS_PER_CALL);
+  for (const part of parts) {
     const page = await counted(count, 'DescribeTargetHealth', () =>
       client.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn, ...(part ? { Targets: part.map(toSdkTarget) } : {}) })),
     );
@@ -67,7 +68,7 @@ export async function describeTargetHealth(client: ElasticLoadBalancingV2Client,
 }
 
 export async function deregisterTargets(client: ElasticLoadBalancingV2Client, arn: string, targets: Target[], count?: CallCounter): Promise<void> {
-  for (const part of chunk(targets, TARGETS_PER_CALL)) {
+  for (const part of chunks(targets, TARGETS_PER_CALL)) {
     await counted(count, 'DeregisterTargets', () => client.send(new DeregisterTargetsCommand({ TargetGroupArn: arn, Targets: part.map(toSdkTarget) })));
   }
 }
@@ -91,7 +92,7 @@ export async function listClassicLoadBalancers(client: ElasticLoadBalancingClien
 }
 
 export async function deregisterFromClassic(client: ElasticLoadBalancingClient, name: string, ids: string[], count?: CallCounter): Promise<void> {
-  for (const part of chunk(ids, TARGETS_PER_CALL)) {
+  for (const part of chunks(ids, TARGETS_PER_CALL)) {
     await counted(count, 'DeregisterInstancesFromLoadBalancer', () =>
       client.send(new DeregisterInstancesFromLoadBalancerCommand({ LoadBalancerName: name, Instances: part.map((InstanceId) => ({ InstanceId })) })),
     );
@@ -104,7 +105,7 @@ export async function deregisterFromClassic(client: ElasticLoadBalancingClient, 
  */
 export async function describeClassicHealth(client: ElasticLoadBalancingClient, name: string, ids: string[], count?: CallCounter): Promise<Map<string, { state: string; description: string | null }>> {
   const out = new Map<string, { state: string; description: string | null }>();
-  for (const part of chunk(ids, TARGETS_PER_CALL)) {
+  for (const part of chunks(ids, TARGETS_PER_CALL)) {
     const page = await counted(count, 'DescribeInstanceHealth', () =>
       client.send(new DescribeInstanceHealthCommand({ LoadBalancerName: name, Instances: part.map((InstanceId) => ({ InstanceId })) })),
     );
@@ -133,12 +134,6 @@ export function isInvalidMember(err: unknown): boolean {
 
 function toSdkTarget(t: Target) {
   return t.port === null ? { Id: t.id } : { Id: t.id, Port: t.port };
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 /** `arn:aws:elasticloadbalancing:...:targetgroup/web/0123abcd` -> `web`, for messages. */

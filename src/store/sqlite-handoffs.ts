@@ -10,7 +10,7 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type { NewTerminationRow } from './schema.js';
-import type { Scheduled } from './store.js';
+import type { Scheduled } from './record-handoffs.js';
 
 /** What the insert returns for one row: what the HTTP answer and the metrics need. */
 export type ScheduledRow = Omit<Scheduled, 'duplicate'>;
