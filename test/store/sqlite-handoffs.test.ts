@@ -1,5 +1,5 @@
 /**
- * The SQLite hand-off path (src/store/sqlite-handoffs.ts, TerminationStore.insertOrFind), against a real
+ * The SQLite hand-off path (src/store/sqlite-handoffs.ts, HandOffRecorder in record-handoffs.ts), against a real
  * SQLite file: a group is recorded whole or not at all, it is not reported recorded before the log's
  * fsync, and it refuses to run inside a transaction someone left open (where it would become a savepoint
  * with no commit of its own).
