@@ -6,21 +6,21 @@
  * several replicas on PostgreSQL deliver each notification once, and a dead one's claims come back.
  */
 import type { Kysely, Transaction } from 'kysely';
+import { chunks } from '../domain/chunks.js';
+import { ROWS_PER_INSERT } from '../store/batch-sizes.js';
 import type { Engine } from '../store/engine.js';
 import type { Database, HistoryRow } from '../store/schema.js';
 import type { Notification } from './format.js';
-
-const CHUNK = 500;
 
 /** The store's `onHistory` hook: one outbox row per history row in a notified state (once per state). */
 export function outboxWriter(states: ReadonlySet<string>) {
   return async (trx: Transaction<Database>, rows: Omit<HistoryRow, 'id'>[]): Promise<void> => {
     const wanted = rows.filter((r) => states.has(r.state));
-    for (let i = 0; i < wanted.length; i += CHUNK) {
+    for (const chunk of chunks(wanted, ROWS_PER_INSERT)) {
       await trx
         .insertInto('notification_outbox')
         .values(
-          wanted.slice(i, i + CHUNK).map((r) => ({
+          chunk.map((r) => ({
             termination_id: r.termination_id,
             state: r.state,
             event: r.event,

@@ -8,6 +8,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely, Transaction } from 'kysely';
 import type { HandOff } from '../domain/handoff.js';
 import { chunks } from '../domain/chunks.js';
+import { IDS_PER_STATEMENT, ROWS_PER_INSERT } from './batch-sizes.js';
 import type { Database, NewTerminationRow } from './schema.js';
 import { sqliteHandOffWriter, type HandOffRow, type SqliteHandOffWriter } from './sqlite-handoffs.js';
 
@@ -35,9 +36,6 @@ export interface Scheduled {
   /** True when the instance was already scheduled and this hand-off changed nothing. */
   duplicate: boolean;
 }
-
-const INSERT_CHUNK = 500; // rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits
-const SELECT_CHUNK = 900;
 
 const key = (region: string, instanceId: string) => `${region}/${instanceId}`;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -126,7 +124,7 @@ export class HandOffRecorder {
       // One order for every writer: two replicas inserting overlapping instances in opposite orders would
       // each wait for the other's unique-index entry (a deadlock, on PostgreSQL).
       const sorted = [...rows].sort((a, b) => (a.region === b.region ? cmp(a.instance_id, b.instance_id) : cmp(a.region, b.region)));
-      for (const chunk of chunks(sorted, INSERT_CHUNK)) {
+      for (const chunk of chunks(sorted, ROWS_PER_INSERT)) {
         const inserted = await trx
           .insertInto('terminations')
           .values(chunk)
@@ -158,7 +156,7 @@ export class HandOffRecorder {
     }
     const out = [];
     for (const [region, ids] of byRegion) {
-      for (const chunk of chunks([...new Set(ids)], SELECT_CHUNK)) {
+      for (const chunk of chunks([...new Set(ids)], IDS_PER_STATEMENT)) {
         out.push(
           ...(await trx
             .selectFrom('terminations')

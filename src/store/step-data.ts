@@ -4,6 +4,8 @@
  * result, so a worker that dies in between resumes with that knowledge instead of redoing the work.
  */
 import type { TerminationStore } from './store.js';
+import { chunks } from '../domain/chunks.js';
+import { IDS_PER_STATEMENT } from './batch-sizes.js';
 
 export interface StepDataEntry {
   id: number;
@@ -18,7 +20,6 @@ export interface HistoryMark {
   detail: (id: number) => string | null;
 }
 
-const CHUNK = 900;
 
 /** Writes each row's step_data if `owner` still holds the row; returns the ids written. */
 export async function saveStepData(store: TerminationStore, owner: string, entries: StepDataEntry[], now: number, mark?: HistoryMark): Promise<number[]> {
@@ -33,12 +34,12 @@ export async function saveStepData(store: TerminationStore, owner: string, entri
   return store.durably(async (trx) => {
     const held: number[] = [];
     for (const [json, ids] of byJson) {
-      for (let i = 0; i < ids.length; i += CHUNK) {
+      for (const chunk of chunks(ids, IDS_PER_STATEMENT)) {
         const rows = await trx
           .updateTable('terminations')
           .set({ updated_at: now, ...(json !== undefined ? { step_data: json } : {}), ...(mark ? { state: mark.state } : {}) })
           .where('lease_owner', '=', owner)
-          .where('id', 'in', ids.slice(i, i + CHUNK))
+          .where('id', 'in', chunk)
           .returning('id')
           .execute();
         held.push(...rows.map((r) => r.id));

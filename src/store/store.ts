@@ -6,6 +6,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type BetterSqlite3 from 'better-sqlite3';
 import { chunks } from '../domain/chunks.js';
+import { IDS_PER_STATEMENT, ROWS_PER_INSERT } from './batch-sizes.js';
 import type { Engine } from './engine.js';
 import { HandOffRecorder, type HandOffRecord, type Scheduled } from './record-handoffs.js';
 import type { Database, HistoryRow, TerminationRow } from './schema.js';
@@ -38,8 +39,6 @@ export interface ListFilter {
   limit: number;
 }
 
-const INSERT_CHUNK = 500; // rows per INSERT: well under SQLite's and PostgreSQL's bound-parameter limits
-const UPDATE_CHUNK = 900;
 
 export interface Durability {
   /** Resolves once everything committed so far is on stable storage (SQLite: the log's fsync). */
@@ -108,7 +107,7 @@ export class TerminationStore {
 
   /** Keeps rows a long step is still working on from being taken over. */
   async extendLeases(owner: string, ids: number[], until: number): Promise<void> {
-    for (const chunk of chunks(ids, UPDATE_CHUNK)) {
+    for (const chunk of chunks(ids, IDS_PER_STATEMENT)) {
       await this.db
         .updateTable('terminations')
         .set({ next_attempt_at: until })
@@ -125,7 +124,7 @@ export class TerminationStore {
   async enterState(owner: string, ids: number[], state: string, event: string, now: number): Promise<number[]> {
     return this.durably(async (trx) => {
       const held: number[] = [];
-      for (const chunk of chunks(ids, UPDATE_CHUNK)) {
+      for (const chunk of chunks(ids, IDS_PER_STATEMENT)) {
         const rows = await trx
           .updateTable('terminations')
           .set({ state, updated_at: now })
@@ -158,7 +157,7 @@ export class TerminationStore {
       const settled = new Set<number>();
       for (const group of groups.values()) {
         const first = group[0]!;
-        for (const chunk of chunks(group.map((o) => o.id), UPDATE_CHUNK)) {
+        for (const chunk of chunks(group.map((o) => o.id), IDS_PER_STATEMENT)) {
           const rows = await trx
             .updateTable('terminations')
             .set({
@@ -256,7 +255,7 @@ export class TerminationStore {
 
   /** Records transitions (also used by the operator actions, src/store/operator.ts). */
   async insertHistory(trx: Transaction<Database>, rows: Omit<HistoryRow, 'id'>[]): Promise<void> {
-    for (const chunk of chunks(rows, INSERT_CHUNK)) await trx.insertInto('termination_history').values(chunk).execute();
+    for (const chunk of chunks(rows, ROWS_PER_INSERT)) await trx.insertInto('termination_history').values(chunk).execute();
     if (this.onHistory && rows.length > 0) await this.onHistory(trx, rows);
   }
 
