@@ -10,7 +10,7 @@ import type { HandOff } from '../domain/handoff.js';
 import { chunks } from '../domain/chunks.js';
 import { IDS_PER_STATEMENT, ROWS_PER_INSERT } from './batch-sizes.js';
 import type { Database, NewTerminationRow } from './schema.js';
-import { sqliteHandOffWriter, type HandOffRow, type SqliteHandOffWriter } from './sqlite-handoffs.js';
+import { sqliteHandOffWriter, type SqliteHandOffWriter } from './sqlite-handoffs.js';
 
 /** One validated hand-off document as the store records it (one row per instance id), with who sent it and its plan. */
 export interface HandOffRecord extends Omit<HandOff, 'userDataValue'> {
@@ -56,10 +56,26 @@ export class HandOffRecorder {
 
   /**
    * Records many hand-off documents in one transaction (one log flush), returning for each document the
-   * termination of each of its instances, new or already scheduled.
+   * termination of each of its instances, new or already scheduled. The same instance in two documents of
+   * one group: the first is new, the later ones are repeats.
    */
   async record(docs: HandOffRecord[], now: number): Promise<Scheduled[][]> {
-    const rows: HandOffRow[] = [];
+    const sqlite = this.sqlite;
+    if (!sqlite) return this.recordOnPostgres(docs, now);
+    const write = (this.sqliteHandOffs ??= sqliteHandOffWriter(sqlite));
+    // Holding Kysely's connection keeps the worker's and the operator's transactions out of ours.
+    const scheduled = await this.db.connection().execute(async () => {
+      // Inside someone's open transaction, better-sqlite3 would make ours a savepoint, and this group
+      // would be acknowledged with no commit of its own.
+      if (sqlite.inTransaction) throw new Error('a transaction was left open on the SQLite connection; hand-offs not recorded');
+      return write(docs, now);
+    });
+    await this.afterCommit();
+    return scheduled;
+  }
+
+  private async recordOnPostgres(docs: HandOffRecord[], now: number): Promise<Scheduled[][]> {
+    const rows: NewTerminationRow[] = [];
     for (const doc of docs) {
       for (const instanceId of doc.instanceIds) {
         rows.push({
@@ -86,7 +102,6 @@ export class HandOffRecorder {
       }
     }
     const found = await this.insertOrFind(rows);
-    // The same instance in two documents of one group: the first is new, the later ones are repeats.
     const reported = new Set<string>();
     return docs.map((doc) =>
       doc.instanceIds.map((id) => {
@@ -101,25 +116,8 @@ export class HandOffRecorder {
   }
 
   /** Inserts the rows that have no live termination yet, durably; finds the live one of the others. */
-  private async insertOrFind(rows: HandOffRow[]): Promise<Map<string, Scheduled>> {
+  private async insertOrFind(rows: NewTerminationRow[]): Promise<Map<string, Scheduled>> {
     const found = new Map<string, Scheduled>();
-    const sqlite = this.sqlite;
-    if (sqlite) {
-      const write = (this.sqliteHandOffs ??= sqliteHandOffWriter(sqlite));
-      // Holding Kysely's connection keeps the worker's and the operator's transactions out of ours.
-      const written = await this.db.connection().execute(async () => {
-        // Inside someone's open transaction, better-sqlite3 would make ours a savepoint, and this group
-        // would be acknowledged with no commit of its own.
-        if (sqlite.inTransaction) throw new Error('a transaction was left open on the SQLite connection; hand-offs not recorded');
-        return write(rows);
-      });
-      await this.afterCommit();
-      for (const { row, duplicate } of written) {
-        const k = key(row.region, row.instance_id);
-        if (!found.has(k)) found.set(k, { ...row, duplicate });
-      }
-      return found;
-    }
     return this.durably(async (trx) => {
       // One order for every writer: two replicas inserting overlapping instances in opposite orders would
       // each wait for the other's unique-index entry (a deadlock, on PostgreSQL).

@@ -39,9 +39,20 @@ export function handOffRoutes(app: FastifyInstance, deps: AppDeps): void {
     const now = deps.now();
     let scheduled: Scheduled[];
     try {
+      // Written out field by field, not spread: spreading two objects into a literal took V8's slow path
+      // (a hidden-class transition per property), ~6% of the server's CPU under load (docs/performance.md).
+      const plan = deps.plan(doc, now);
       scheduled = await deps.recordHandOff({
-        ...doc,
-        ...deps.plan(doc, now),
+        region: doc.region,
+        instanceIds: doc.instanceIds,
+        ipAddress: doc.ipAddress,
+        project: doc.project,
+        component: doc.component,
+        userData: doc.userData,
+        dueAt: plan.dueAt,
+        firstStep: plan.firstStep,
+        firstAttemptAt: plan.firstAttemptAt,
+        stepData: plan.stepData,
         requestedBy: request.principal,
         sourceIp: request.ip,
         userAgent: request.headers['user-agent']?.slice(0, 255) ?? null,
