@@ -6,28 +6,30 @@
 // the throughput and at most double the p99 of the cheapest possible server on the same machine
 // (goal: >= 0.7x the bare requests/s, p99 <= 2x the bare p99).
 //
-// How: each server runs as its own child process; the same load generator (autocannon, in this process,
-// 50 connections, a fresh instance id per request, same body shape) runs a warm-up and then a measured
-// run of the same length against each. Then ddsrv is killed with SIGKILL (no graceful drain could add
-// anything) and its database is compared with the load generator's books: every id that got a 2xx must
-// be in it, and every row in it must be an id that got a 2xx or was still in flight when the load stopped.
+// How: each server runs as its own child process, both at once; the same load generator (autocannon, in
+// this process, 50 connections, a fresh instance id per request, same body shape) warms each up, then
+// loads them in turn, in 5 slices of 2 s each (A B B A A ...), so that both see the same machine (see
+// measureInterleaved). Then ddsrv is killed with SIGKILL (no graceful drain could add anything) and its
+// database is compared with the load generator's books: every id that got a 2xx must be in it, and every
+// row in it must be an id that got a 2xx or was still in flight when the load stopped.
 // The bench also reads how much CPU each side used and how much other processes took meanwhile; on a
 // shared 2-core machine a disturbed pair of runs is repeated (up to 3 times) and the quietest reported.
 //
-// BENCH_DIAG=1 adds rungs between the two, to show where the difference goes (figures, not goals):
-// Fastify alone; Fastify with the service's validation and a durable group-committed insert into the
-// service's table, without and with its indexes (lib/insert-floor-server.mjs); and the service with
-// --log-level warn (no log line per hand-off), with its database on tmpfs (fsync costs nothing) and not.
+// BENCH_DIAG=1 adds rungs between the two, to show where the difference goes (figures, not goals), all
+// running at once and measured the same interleaved way: Fastify alone; Fastify with the service's
+// validation and a durable group-committed insert into the service's table, without and with its indexes
+// (lib/insert-floor-server.mjs); and the service with --log-level warn (no log line per hand-off), with
+// its database on tmpfs (fsync costs nothing) and not, and as shipped.
 // BENCH_CPU_PROF=DIR profiles the service under the load (see bench/profile.ts).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { ACCEPTANCE_POLICY, startDdsrv } from './lib/ddsrv.js';
+import { ACCEPTANCE_POLICY, startDdsrv, type Ddsrv } from './lib/ddsrv.js';
 import { instanceIdsIn, summarize } from './lib/db.js';
 import { statusOf } from './lib/http.js';
-import { HandOffLoad, type LoadRun } from './lib/load.js';
-import { cpuSecondsOf, freePort, machineCpuSeconds, spawnChild, waitFor, waitForQuietMachine } from './lib/processes.js';
+import { HandOffLoad, mergeRuns, type LoadRun } from './lib/load.js';
+import { cpuSecondsOf, freePort, machineCpuSeconds, spawnChild, waitFor, waitForQuietMachine, type Child } from './lib/processes.js';
 import { fixed, int, notMeasured, type BenchContext, type Figure } from './lib/report.js';
 
 const BARE = fileURLToPath(new URL('./lib/bare-server.mjs', import.meta.url));
@@ -39,7 +41,9 @@ export const NO_AWS = { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ACCESS_KEY_I
 
 interface Phases {
   warmup: number;
+  /** Seconds of measured load per server, cut into `slices` slices. */
   duration: number;
+  slices: number;
 }
 
 /** A run, and how many cores other processes (or the hypervisor) took from the machine meanwhile. */
@@ -56,57 +60,86 @@ function describe(name: string, r: LoadRun): string {
   );
 }
 
+/** A server under test: already listening, with its own load generator (and so its own books). */
+interface Target {
+  name: string;
+  origin: string;
+  pid: number;
+  load: HandOffLoad;
+}
+
 /**
- * Warm-up, then the measured run, both with `load` (so its books cover both). Also says how much CPU the
- * server process and this process (the load generator) used during the measured run: on 2 cores they
+ * Measures several servers, all running at once, under the same load in turn: a warm-up each, then the
+ * measured time cut into slices that go round the servers, forwards then backwards (A B B A ...).
+ *
+ * Why slices: this machine's speed drifts by tens of percent within a minute (the bare server alone gave
+ * 9,500 to 13,300 req/s in consecutive 3-s runs), so two servers measured one after the other for 10 s
+ * each compare two different machines as often as two servers. Alternating short slices makes both see the
+ * same drift; the serpentine order cancels a steady trend.
+ *
+ * Also says how much CPU each server process and this process (the load generator) used: on 2 cores they
  * share the machine, and a server that is not using a full core is waiting, not working.
  */
-async function loadPhases(ctx: BenchContext, name: string, origin: string, load: HandOffLoad, p: Phases, pid: number): Promise<Measured> {
-  ctx.log(`  ${name}: warm-up ${p.warmup} s, then ${p.duration} s at ${CONNECTIONS} connections`);
-  await load.run(origin, { connections: CONNECTIONS, duration: p.warmup });
-  const serverCpu = cpuSecondsOf(pid);
-  const selfCpu = process.cpuUsage();
-  const machineCpu = machineCpuSeconds();
-  const run = await load.run(origin, { connections: CONNECTIONS, duration: p.duration });
-  const serverCores = (cpuSecondsOf(pid) - serverCpu) / run.seconds;
-  const { user, system } = process.cpuUsage(selfCpu);
-  const selfCores = (user + system) / 1e6 / run.seconds;
-  const machineNow = machineCpuSeconds();
-  const otherCores = Math.max(0, (machineNow.busy - machineCpu.busy) / run.seconds - serverCores - selfCores);
-  const stealCores = (machineNow.steal - machineCpu.steal) / run.seconds;
-  ctx.log(`  ${describe(name, run)}`);
-  ctx.log(
-    `    CPU during the measured run: server ${fixed(serverCores)} cores, load generator ${fixed(selfCores)} cores, ` +
-      `everything else ${fixed(otherCores)} cores, stolen ${fixed(stealCores)}` +
-      (otherCores + stealCores > NOISE_CORES ? '  <- NOISY: other work shared the machine' : ''),
-  );
-  return { ...run, noise: otherCores + stealCores };
+async function measureInterleaved(ctx: BenchContext, targets: Target[], p: Phases): Promise<Measured[]> {
+  for (const t of targets) {
+    ctx.log(`  ${t.name}: warm-up ${p.warmup} s at ${CONNECTIONS} connections`);
+    await t.load.run(t.origin, { connections: CONNECTIONS, duration: p.warmup });
+  }
+  const slice = p.duration / p.slices;
+  ctx.log(`  measuring: ${p.slices} slices of ${slice} s per server, taking turns (${targets.map((t) => t.name).join(', ')})`);
+  const books = targets.map(() => ({ runs: [] as LoadRun[], server: 0, self: 0, other: 0, steal: 0 }));
+  for (let round = 0; round < p.slices; round++) {
+    const order = targets.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) {
+      const t = targets[i]!;
+      const b = books[i]!;
+      const serverCpu = cpuSecondsOf(t.pid);
+      const selfCpu = process.cpuUsage();
+      const machineCpu = machineCpuSeconds();
+      const run = await t.load.run(t.origin, { connections: CONNECTIONS, duration: slice });
+      const server = cpuSecondsOf(t.pid) - serverCpu;
+      const { user, system } = process.cpuUsage(selfCpu);
+      const machineNow = machineCpuSeconds();
+      b.runs.push(run);
+      b.server += server;
+      b.self += (user + system) / 1e6;
+      b.other += Math.max(0, machineNow.busy - machineCpu.busy - server - (user + system) / 1e6);
+      b.steal += machineNow.steal - machineCpu.steal;
+    }
+  }
+  return targets.map((t, i) => {
+    const b = books[i]!;
+    const run = mergeRuns(b.runs);
+    const perSecond = (x: number) => x / run.seconds;
+    const noise = perSecond(b.other) + perSecond(b.steal);
+    ctx.log(`  ${describe(t.name, run)}`);
+    ctx.log(
+      `    slices (req/s): ${b.runs.map((r) => int(r.rps)).join(', ')}; CPU while measured: server ${fixed(perSecond(b.server))} cores, ` +
+        `load generator ${fixed(perSecond(b.self))} cores, everything else ${fixed(perSecond(b.other))} cores, stolen ${fixed(perSecond(b.steal))}` +
+        (noise > NOISE_CORES ? '  <- NOISY: other work shared the machine' : ''),
+    );
+    return { ...run, noise };
+  });
 }
 
-/** A baseline server script (plain JavaScript on plain node) under the same load. */
-async function measureScript(ctx: BenchContext, name: string, script: string, p: Phases, args: string[] = []): Promise<Measured> {
+/** A baseline server script (plain JavaScript on plain node), started and listening. */
+async function startScript(name: string, script: string, args: string[] = []): Promise<{ target: Target; child: Child }> {
   const port = await freePort();
   const child = spawnChild(name, process.execPath, [script, String(port), ...args], {});
-  try {
-    await waitFor(`${name} to listen`, 10_000, async () => {
-      if (!child.alive()) throw new Error(`${name} exited: ${child.stderrTail()}`);
-      return (await statusOf(`http://127.0.0.1:${port}/delayed-termination`, 500)) === 200 ? true : undefined;
-    });
-    return await loadPhases(ctx, name, `http://127.0.0.1:${port}`, new HandOffLoad(), p, child.pid);
-  } finally {
-    await child.stop();
-  }
+  await waitFor(`${name} to listen`, 10_000, async () => {
+    if (!child.alive()) throw new Error(`${name} exited: ${child.stderrTail()}`);
+    return (await statusOf(`http://127.0.0.1:${port}/delayed-termination`, 500)) === 200 ? true : undefined;
+  });
+  return { target: { name, origin: `http://127.0.0.1:${port}`, pid: child.pid, load: new HandOffLoad() }, child };
 }
 
-/** A diagnostic variant of the service (no durability check). */
-async function measureDdsrvVariant(ctx: BenchContext, name: string, dir: string, logLevel: string, p: Phases): Promise<Measured> {
+/** The service, started and listening, with its database and log in `dir`. */
+async function startService(name: string, dir: string, logLevel = 'info', nodeArgs: string[] = []): Promise<{ target: Target; server: Ddsrv; dbPath: string }> {
   mkdirSync(dir, { recursive: true });
-  const server = await startDdsrv({ dbPath: join(dir, 'ddsrv.db'), logPath: join(dir, 'ddsrv.log'), delay: '1d', env: NO_AWS, logLevel, policy: ACCEPTANCE_POLICY });
-  try {
-    return await loadPhases(ctx, name, `http://127.0.0.1:${server.port}`, new HandOffLoad(), p, server.child.pid);
-  } finally {
-    await server.child.stop();
-  }
+  const dbPath = join(dir, 'ddsrv.db');
+  const server = await startDdsrv({ dbPath, logPath: join(dir, 'ddsrv.log'), delay: '1d', env: NO_AWS, logLevel, policy: ACCEPTANCE_POLICY, nodeArgs });
+  return { target: { name, origin: `http://127.0.0.1:${server.port}`, pid: server.child.pid, load: new HandOffLoad() }, server, dbPath };
 }
 
 interface Pair {
@@ -119,43 +152,30 @@ interface Pair {
 }
 
 /**
- * The baseline, then the service under the same load. BENCH_CPU_PROF=DIR: profile the service (node
- * --cpu-prof). The profile is written at a clean exit, so the server then stops with SIGTERM instead of
- * SIGKILL, and the durability check no longer proves crash safety.
+ * The baseline and the service, measured in alternating slices. BENCH_CPU_PROF=DIR: profile the service
+ * (node --cpu-prof). The profile is written at a clean exit, so the server then stops with SIGTERM instead
+ * of SIGKILL, and the durability check no longer proves crash safety.
  */
 async function measurePair(ctx: BenchContext, dir: string, phases: Phases, stopSignal: NodeJS.Signals, profileDir: string | undefined): Promise<Pair> {
-  mkdirSync(dir, { recursive: true });
-  const bare = await measureScript(ctx, 'bare node:http', BARE, phases);
-  const dbPath = join(dir, 'ddsrv.db');
-  const load = new HandOffLoad();
-  const server = await startDdsrv({
-    dbPath,
-    logPath: join(dir, 'ddsrv.log'),
-    delay: '1d',
-    env: NO_AWS,
-    policy: ACCEPTANCE_POLICY,
-    nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-  });
-  let svc: Measured;
+  const bare = await startScript('bare node:http', BARE);
+  let svc: Awaited<ReturnType<typeof startService>> | undefined;
   try {
-    svc = await loadPhases(ctx, 'ddsrv', `http://127.0.0.1:${server.port}`, load, phases, server.child.pid);
+    svc = await startService('ddsrv', dir, 'info', profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+    const [bareRun, svcRun] = await measureInterleaved(ctx, [bare.target, svc.target], phases);
     // Let requests cut off by the end of the load finish inside the server, then crash it.
     await sleep(500);
+    if (profileDir) {
+      ctx.log(`  CPU profile of ddsrv written to ${profileDir} (warm-up and measured slices alternate with the baseline's): node --import tsx bench/profile.ts FILE`);
+    }
+    return { bare: bareRun!, svc: svcRun!, load: svc.target.load, dbPath: svc.dbPath, warmupOk: svc.target.load.okIds.size - svcRun!.ok, noise: Math.max(bareRun!.noise, svcRun!.noise) };
   } finally {
-    await server.child.stop(stopSignal);
+    await bare.child.stop();
+    await svc?.server.child.stop(stopSignal);
   }
-  if (profileDir) {
-    const from = server.readyMs / 1000 + phases.warmup;
-    ctx.log(
-      `  CPU profile of ddsrv written to ${profileDir}; the measured run is roughly ${fixed(from, 1)}-${fixed(from + phases.duration, 1)} s into it: ` +
-        `node --import tsx bench/profile.ts FILE --from ${fixed(from + 0.5, 1)} --to ${fixed(from + phases.duration - 0.5, 1)}`,
-    );
-  }
-  return { bare, svc, load, dbPath, warmupOk: load.okIds.size - svc.ok, noise: Math.max(bare.noise, svc.noise) };
 }
 
 export async function benchAcceptance(ctx: BenchContext): Promise<Figure[]> {
-  const phases: Phases = { warmup: ctx.quick ? 1 : 2, duration: ctx.quick ? 3 : 10 };
+  const phases: Phases = { warmup: ctx.quick ? 1 : 2, duration: ctx.quick ? 3 : 10, slices: ctx.quick ? 3 : 5 };
   const dir = join(ctx.tmp, 'acceptance');
   const profileDir = process.env.BENCH_CPU_PROF;
   const stopSignal = profileDir ? 'SIGTERM' : 'SIGKILL';
@@ -190,34 +210,7 @@ export async function benchAcceptance(ctx: BenchContext): Promise<Figure[]> {
   );
 
   // 4. Optional: where the difference goes.
-  if (process.env.BENCH_DIAG === '1') {
-    ctx.log('  BENCH_DIAG=1: diagnostic rungs (same load; figures only, no goals):');
-    const rungs: [string, Measured][] = [['bare node:http', bare]];
-    rungs.push(['fastify, no validation/storage/logging', await measureScript(ctx, 'fastify only', FASTIFY, phases)]);
-    mkdirSync(join(dir, 'floor'), { recursive: true });
-    rungs.push([
-      'fastify+validation+durable insert, no index',
-      await measureScript(ctx, 'insert floor, table only', INSERT_FLOOR, phases, [join(dir, 'floor', 'table-only.db'), 'table-only']),
-    ]);
-    rungs.push([
-      'fastify+validation+durable insert, all indexes',
-      await measureScript(ctx, 'insert floor, real schema', INSERT_FLOOR, phases, [join(dir, 'floor', 'schema.db'), 'schema']),
-    ]);
-    const shm = mkdtempSync(join('/dev/shm', 'ddsrv-bench-'));
-    try {
-      rungs.push(['ddsrv --log-level warn, database on tmpfs', await measureDdsrvVariant(ctx, 'ddsrv warn+tmpfs', shm, 'warn', phases)]);
-    } finally {
-      rmSync(shm, { recursive: true, force: true });
-    }
-    rungs.push(['ddsrv --log-level warn', await measureDdsrvVariant(ctx, 'ddsrv warn', join(dir, 'warn'), 'warn', phases)]);
-    rungs.push(['ddsrv (as shipped: info, disk)', svc]);
-    for (const [name, r] of rungs) {
-      ctx.log(
-        `    ${name.padEnd(46)} ${int(r.rps).padStart(7)} req/s  ${fixed(r.rps / bare.rps).padStart(5)}x bare   ` +
-          `p99 ${fixed(r.p99).padStart(6)} ms  ${fixed(r.p99 / bare.p99).padStart(5)}x bare${r.noise > NOISE_CORES ? '  (noisy)' : ''}`,
-      );
-    }
-  }
+  if (process.env.BENCH_DIAG === '1') await measureLadder(ctx, join(dir, 'ladder'), phases);
 
   const noisy = pair!.noise > NOISE_CORES ? ' NOISY' : '';
   const rpsRatio = svc.rps / bare.rps;
@@ -249,6 +242,54 @@ export async function benchAcceptance(ctx: BenchContext): Promise<Figure[]> {
       pass: load.okIds.size > 0 && durable,
     },
   ];
+}
+
+/**
+ * BENCH_DIAG=1: where the difference goes. Every rung runs at once and they take turns under the load, like
+ * the pair above (figures only, no goals): the bare server, Fastify alone, Fastify with the service's
+ * validation and a durable group-committed insert into the service's table (without and with its indexes),
+ * and the service with its database on tmpfs (fsync costs nothing), at --log-level warn (no log line per
+ * hand-off), and as shipped.
+ */
+async function measureLadder(ctx: BenchContext, dir: string, phases: Phases): Promise<void> {
+  ctx.log('  BENCH_DIAG=1: diagnostic rungs, all running, taking turns under the same load (figures only, no goals):');
+  mkdirSync(dir, { recursive: true });
+  const shm = mkdtempSync(join('/dev/shm', 'ddsrv-bench-'));
+  const scripts: Child[] = [];
+  const services: Ddsrv[] = [];
+  const rungs: [string, Target][] = [];
+  const script = async (label: string, name: string, file: string, args: string[] = []) => {
+    const { target, child } = await startScript(name, file, args);
+    scripts.push(child);
+    rungs.push([label, target]);
+  };
+  const service = async (label: string, name: string, at: string, logLevel: string) => {
+    const { target, server } = await startService(name, at, logLevel);
+    services.push(server);
+    rungs.push([label, target]);
+  };
+  try {
+    await script('bare node:http', 'bare node:http', BARE);
+    await script('fastify, no validation/storage/logging', 'fastify only', FASTIFY);
+    await script('fastify+validation+durable insert, no index', 'insert floor, table only', INSERT_FLOOR, [join(dir, 'table-only.db'), 'table-only']);
+    await script('fastify+validation+durable insert, all indexes', 'insert floor, real schema', INSERT_FLOOR, [join(dir, 'schema.db'), 'schema']);
+    await service('ddsrv --log-level warn, database on tmpfs', 'ddsrv warn+tmpfs', shm, 'warn');
+    await service('ddsrv --log-level warn', 'ddsrv warn', join(dir, 'warn'), 'warn');
+    await service('ddsrv (as shipped: info, disk)', 'ddsrv', join(dir, 'info'), 'info');
+    const measured = await measureInterleaved(ctx, rungs.map(([, t]) => t), phases);
+    const bare = measured[0]!;
+    rungs.forEach(([label], i) => {
+      const r = measured[i]!;
+      ctx.log(
+        `    ${label.padEnd(46)} ${int(r.rps).padStart(7)} req/s  ${fixed(r.rps / bare.rps).padStart(5)}x bare   ` +
+          `p99 ${fixed(r.p99).padStart(6)} ms  ${fixed(r.p99 / bare.p99).padStart(5)}x bare${r.noise > NOISE_CORES ? '  (noisy)' : ''}`,
+      );
+    });
+  } finally {
+    for (const c of scripts) await c.stop();
+    for (const s of services) await s.child.stop();
+    rmSync(shm, { recursive: true, force: true });
+  }
 }
 
 export const acceptanceNotMeasured = (why: string): Figure[] => [

@@ -31,6 +31,37 @@ export interface LoadRun {
   /** autocannon's own p99 (whole ms), for comparison. */
   autocannonP99: number;
   statusCodes: Record<string, number>;
+  /** Every request's latency in ms, sorted (what the percentiles are taken from; mergeRuns needs them). */
+  samples: number[];
+}
+
+const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
+
+/**
+ * Several runs against the same server as one: counts and seconds added up, percentiles over all their
+ * requests together (the interleaved slices of the acceptance bench).
+ */
+export function mergeRuns(runs: LoadRun[]): LoadRun {
+  const samples = runs.flatMap((r) => r.samples).sort((a, b) => a - b);
+  const sum = (f: (r: LoadRun) => number) => runs.reduce((n, r) => n + f(r), 0);
+  const statusCodes: Record<string, number> = {};
+  for (const r of runs) for (const [code, n] of Object.entries(r.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n;
+  const seconds = sum((r) => r.seconds);
+  const ok = sum((r) => r.ok);
+  return {
+    ok,
+    non2xx: sum((r) => r.non2xx),
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    seconds,
+    rps: ok / seconds,
+    p50: percentile(samples, 50),
+    p99: percentile(samples, 99),
+    max: samples.at(-1) ?? NaN,
+    autocannonP99: Math.max(...runs.map((r) => r.autocannonP99)),
+    statusCodes,
+    samples,
+  };
 }
 
 export class HandOffLoad {
@@ -87,7 +118,7 @@ export class HandOffLoad {
       requests: [request],
     });
     latencies.sort((a, b) => a - b);
-    const pct = (p: number) => (latencies.length === 0 ? NaN : latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)]!);
+    const pct = (p: number) => percentile(latencies, p);
     const statusCodes: Record<string, number> = {};
     for (const [code, { count }] of Object.entries(result.statusCodeStats)) statusCodes[code] = count;
     return {
@@ -102,6 +133,7 @@ export class HandOffLoad {
       max: latencies.at(-1) ?? NaN,
       autocannonP99: result.latency.p99,
       statusCodes,
+      samples: latencies,
     };
   }
 }
