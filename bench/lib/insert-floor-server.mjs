@@ -28,10 +28,17 @@ sqlite.pragma('locking_mode = EXCLUSIVE');
 
 const insert = sqlite.prepare(
   `INSERT INTO terminations (instance_id, region, state, step, due_at, next_attempt_at, attempts, project, component, ip_address, user_data, source_ip, created_at, updated_at)
-   VALUES (?, ?, 'pending', 'terminate', ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id, instance_id, region, due_at`,
+   VALUES (?, ?, 'pending', 'terminate', ?, ?, 0, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 );
+// As the service does: no RETURNING (the id is the rowid); a repeated id inserts nothing and gets no row.
 const writeGroup = sqlite.transaction((group, now) =>
-  group.map(({ doc, ip }) => doc.instanceIds.map((id) => insert.get(id, doc.region, now + 86_400_000, now + 86_400_000, doc.project, doc.component, doc.ipAddress, doc.userData, ip, now, now))),
+  group.map(({ doc, ip }) =>
+    doc.instanceIds.map((id) => {
+      const due = now + 86_400_000;
+      const { changes, lastInsertRowid } = insert.run(id, doc.region, due, due, doc.project, doc.component, doc.ipAddress, doc.userData, ip, now, now);
+      return changes === 1 ? { id: Number(lastInsertRowid), instance_id: id, region: doc.region, due_at: due } : undefined;
+    }),
+  ),
 );
 
 let queue = [];
