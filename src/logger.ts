@@ -1,12 +1,18 @@
 /** Structured JSON logs on stdout (pino): one line per event, for people and log pipelines alike. */
 import { pino, type Level, type Logger } from 'pino';
+import { IsoClock } from './domain/iso-time.js';
+
+/** Bytes sonic-boom gathers into one write; see createLogger. */
+const LOG_CHUNK_BYTES = 4096;
 
 export function createLogger(level: Level | 'silent'): Logger {
+  const clock = new IsoClock();
   return pino(
     {
       level,
       base: { service: 'ddsrv' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      // pino's isoTime, with the text of the current millisecond formatted once, not once per line.
+      timestamp: () => `,"time":"${clock.iso(Date.now())}"`,
       // Credentials never reach the log.
       redact: ['req.headers.authorization', 'authToken'],
     },
@@ -17,6 +23,10 @@ export function createLogger(level: Level | 'silent'): Logger {
     // never from the database, whose history is the audit record.
     // A log reader that stops reading (a stuck pipe) must not grow the buffer without bound or stall the
     // service: beyond 16 MiB waiting, lines are dropped.
-    pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024 }),
+    //
+    // Chunks of 4 KiB, not sonic-boom's default 16 KiB: on every line it measures the byte length of the
+    // chunk being gathered, which flattens the string built so far, so a line costs more the larger the
+    // chunk grows. A few more write calls (on the thread pool) cost the event loop less.
+    pino.destination({ dest: 1, sync: false, maxLength: 16 * 1024 * 1024, maxWrite: LOG_CHUNK_BYTES }),
   );
 }

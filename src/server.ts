@@ -18,6 +18,7 @@ import { migrateToLatest, SchemaTooNewError } from './store/migrate.js';
 import { TerminationStore, type HandOffRecord, type Scheduled } from './store/store.js';
 import { Worker } from './worker/loop.js';
 import { pipelineSteps, planHandOff } from './worker/pipeline.js';
+import { IsoClock } from './domain/iso-time.js';
 import { Metrics } from './metrics.js';
 import { Notifier } from './notify/deliver.js';
 import { countActive, drainStarts } from './store/operator.js';
@@ -96,6 +97,7 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
     log.child({ component: 'worker' }),
   );
   const live = new LiveCount(() => store.countLive());
+  const dueClock = new IsoClock(); // the hand-offs of a group commit share their due time
   metrics.attach({ countActive: () => countActive(store.db), drainStarts: (ids) => drainStarts(store.db, ids), workerLastRound: () => worker.lastRoundAt });
   const app = buildApp({
     tls: config.tls,
@@ -120,7 +122,7 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
       live.added(scheduled.filter((s) => !s.duplicate).length);
       metrics.scheduled(scheduled);
       for (const s of scheduled) {
-        if (!s.duplicate) log.info({ id: s.id, instance_id: s.instance_id, region: s.region, state: 'pending', event: 'accepted', due_at: new Date(s.due_at).toISOString() }, 'transition');
+        if (!s.duplicate) log.info({ id: s.id, instance_id: s.instance_id, region: s.region, state: 'pending', event: 'accepted', due_at: dueClock.iso(s.due_at) }, 'transition');
       }
       // A first step due at once (the guard, leaving the group) wakes a sleeping worker.
       if (scheduled.some((s) => !s.duplicate && (s.next_attempt_at ?? Infinity) <= Date.now())) worker.poke();

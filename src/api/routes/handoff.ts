@@ -5,12 +5,14 @@
 import type { FastifyInstance } from 'fastify';
 import { parseHandOff } from '../../domain/handoff.js';
 import type { Scheduled } from '../../store/store.js';
+import { IsoClock } from '../../domain/iso-time.js';
 import { HttpError } from '../errors.js';
 import type { AppDeps } from '../app.js';
 
 const PATH = '/delayed-termination';
 
 export function handOffRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const dueClock = new IsoClock(); // the hand-offs of a group commit share their due time
   // Open to everyone (the Skopos quality gate sends no credentials) and reveals nothing.
   app.get(PATH, async (_req, reply) => {
     if (!(await deps.ready())) {
@@ -69,7 +71,7 @@ export function handOffRoutes(app: FastifyInstance, deps: AppDeps): void {
         instance_id: s.instance_id,
         region: s.region,
         state: s.state,
-        due_at: new Date(s.due_at).toISOString(),
+        due_at: dueClock.iso(s.due_at),
         already_scheduled: s.duplicate,
       })),
     });
