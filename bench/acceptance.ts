@@ -32,14 +32,14 @@ import { HandOffLoad, mergeRuns, type LoadRun } from './lib/load.js';
 import { cpuSecondsOf, freePort, machineCpuSeconds, spawnChild, waitFor, waitForQuietMachine, type Child } from './lib/processes.js';
 import { fixed, int, notMeasured, type BenchContext, type Figure } from './lib/report.js';
 
-const BARE = fileURLToPath(new URL('./lib/bare-server.mjs', import.meta.url));
+export const BARE = fileURLToPath(new URL('./lib/bare-server.mjs', import.meta.url));
 const FASTIFY = fileURLToPath(new URL('./lib/fastify-server.mjs', import.meta.url));
 const INSERT_FLOOR = fileURLToPath(new URL('./lib/insert-floor-server.mjs', import.meta.url));
 const CONNECTIONS = 50;
 /** Nothing listens there: with a 1-day delay the worker never calls AWS, and if it did it would fail here. */
 export const NO_AWS = { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' };
 
-interface Phases {
+export interface Phases {
   warmup: number;
   /** Seconds of measured load per server, cut into `slices` slices. */
   duration: number;
@@ -47,7 +47,7 @@ interface Phases {
 }
 
 /** A run, and how many cores other processes (or the hypervisor) took from the machine meanwhile. */
-type Measured = LoadRun & { noise: number };
+export type Measured = LoadRun & { noise: number };
 /** Above this much CPU used by others during a measured run, the pair of runs is repeated (up to ATTEMPTS). */
 const NOISE_CORES = 0.15;
 const ATTEMPTS = 3;
@@ -61,7 +61,7 @@ function describe(name: string, r: LoadRun): string {
 }
 
 /** A server under test: already listening, with its own load generator (and so its own books). */
-interface Target {
+export interface Target {
   name: string;
   origin: string;
   pid: number;
@@ -80,7 +80,7 @@ interface Target {
  * Also says how much CPU each server process and this process (the load generator) used: on 2 cores they
  * share the machine, and a server that is not using a full core is waiting, not working.
  */
-async function measureInterleaved(ctx: BenchContext, targets: Target[], p: Phases): Promise<Measured[]> {
+export async function measureInterleaved(ctx: BenchContext, targets: Target[], p: Phases): Promise<Measured[]> {
   for (const t of targets) {
     ctx.log(`  ${t.name}: warm-up ${p.warmup} s at ${CONNECTIONS} connections`);
     await t.load.run(t.origin, { connections: CONNECTIONS, duration: p.warmup });
@@ -124,7 +124,7 @@ async function measureInterleaved(ctx: BenchContext, targets: Target[], p: Phase
 }
 
 /** A baseline server script (plain JavaScript on plain node), started and listening. */
-async function startScript(name: string, script: string, args: string[] = []): Promise<{ target: Target; child: Child }> {
+export async function startScript(name: string, script: string, args: string[] = []): Promise<{ target: Target; child: Child }> {
   const port = await freePort();
   const child = spawnChild(name, process.execPath, [script, String(port), ...args], {});
   await waitFor(`${name} to listen`, 10_000, async () => {

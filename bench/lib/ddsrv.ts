@@ -37,6 +37,8 @@ export interface DdsrvOptions {
   nodeArgs?: string[];
   /** A policy file's text (written next to the database, passed as --config). */
   policy?: string;
+  /** Another build's cli.js (to compare two builds in one run); default this checkout's dist/. */
+  cli?: string;
 }
 
 /**
@@ -71,7 +73,7 @@ export async function startDdsrv(opts: DdsrvOptions): Promise<Ddsrv> {
     child = spawnChild(
       'ddsrv',
       process.execPath,
-      [...(opts.nodeArgs ?? []), CLI, 'serve', `127.0.0.1:${port}`, '--database', opts.dbPath, '--delay', opts.delay, '--log-level', opts.logLevel ?? 'info', ...policyArgs, ...(opts.args ?? [])],
+      [...(opts.nodeArgs ?? []), opts.cli ?? CLI, 'serve', `127.0.0.1:${port}`, '--database', opts.dbPath, '--delay', opts.delay, '--log-level', opts.logLevel ?? 'info', ...policyArgs, ...(opts.args ?? [])],
       {
         cwd: ROOT,
         env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...opts.env },
