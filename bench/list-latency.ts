@@ -162,7 +162,7 @@ export async function benchListLatency(ctx: BenchContext): Promise<Figure[]> {
       const r = await measure(agent, server.port, path, n);
       ctx.log(`    ${name.padEnd(44)} p50 ${fixed(r.p50, 2).padStart(7)} ms   p99 ${fixed(r.p99, 2).padStart(7)} ms   max ${fixed(r.max, 1).padStart(6)} ms${path.startsWith('/api/') ? `   (${r.items} items)` : ''}`);
       const isMetrics = path === '/metrics';
-      figures.push({ bench: 'list', name: `${name}, ${int(count)} rows`, value: `p50 ${fixed(r.p50, 2)} ms, p99 ${fixed(r.p99, 2)} ms`, goal: isMetrics ? 'reported' : `p99 < ${GOAL_MS} ms`, ratio: r.p99 / GOAL_MS, pass: isMetrics ? null : r.p99 < GOAL_MS });
+      figures.push({ bench: 'list', name: `${name}, ${int(count)} rows`, value: `p50 ${fixed(r.p50, 2)} ms, p99 ${fixed(r.p99, 2)} ms`, goal: isMetrics ? 'reported' : `p99 < ${GOAL_MS} ms`, ratio: isMetrics ? null : r.p99 / GOAL_MS, pass: isMetrics ? null : r.p99 < GOAL_MS, reportedOnly: isMetrics });
     }
     return figures;
   } finally {

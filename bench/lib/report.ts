@@ -16,6 +16,8 @@ export interface Figure {
   pass: boolean | null;
   /** Shown for context, not one of the issue's goals (the result column says "info"). */
   info?: boolean;
+  /** Measured and shown with no goal to judge it by (the result column says "reported"); implies info. */
+  reportedOnly?: boolean;
 }
 
 export interface BenchContext {
@@ -70,7 +72,7 @@ export function table(figures: Figure[]): string {
       f.value,
       f.goal,
       f.ratio === null ? '-' : f.ratio.toFixed(2),
-      f.pass === null ? 'NOT MEASURED' : f.info ? `info (${f.pass ? 'within' : 'over'})` : f.pass ? 'pass' : 'FAIL',
+      f.reportedOnly ? 'reported' : f.pass === null ? 'NOT MEASURED' : f.info ? `info (${f.pass ? 'within' : 'over'})` : f.pass ? 'pass' : 'FAIL',
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
