@@ -3,10 +3,12 @@
 // a change is judged against the build before it on the same machine in the same minute; runs measured
 // minutes apart on this machine differ by more than most changes do (docs/performance.md).
 //
-//   node --import tsx bench/compare.ts DIR [DIR ...]
+//   node --import tsx bench/compare.ts DIR[@VAR=value,...] [DIR[@VAR=value,...] ...]
 //
 // Each DIR holds a built service (DIR/dist/cli.js), e.g. a `git worktree add /tmp/before HEAD~1` after
-// `npm ci && npm run build` in it; `.` is this checkout (build it first). Prints requests/s and p99 against
+// `npm ci && npm run build` in it; `.` is this checkout (build it first). `@VAR=value,...` adds to that
+// server's environment (DDSRV_LOG_LEVEL=warn sets its --log-level), so one build can run twice with
+// different settings. Prints requests/s and p99 against
 // the baseline for each build, and the CPU each server and the load generator used.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,10 +21,23 @@ import { fixed, int } from './lib/report.js';
 
 const NO_AWS = { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' };
 
+/** `DIR@A=1,B=2` -> the folder and the extra environment of its server. */
+function parseTarget(arg: string): [string, Record<string, string>] {
+  const at = arg.indexOf('@');
+  if (at < 0) return [arg, {}];
+  const settings: Record<string, string> = {};
+  for (const pair of arg.slice(at + 1).split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`'${pair}' in '${arg}' is not VAR=value`);
+    settings[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return [arg.slice(0, at), settings];
+}
+
 async function main(): Promise<number> {
   const dirs = process.argv.slice(2);
   if (dirs.length === 0) {
-    console.error('usage: node --import tsx bench/compare.ts DIR [DIR ...]   (each DIR holds a built dist/cli.js)');
+    console.error('usage: node --import tsx bench/compare.ts DIR[@VAR=value,...] ...   (each DIR holds a built dist/cli.js)');
     return 2;
   }
   const tmp = mkdtempSync(join(tmpdir(), 'ddsrv-compare-'));
@@ -30,19 +45,21 @@ async function main(): Promise<number> {
   try {
     const bare = await startScript('bare node:http', BARE);
     const targets: Target[] = [bare.target];
-    for (const [i, dir] of dirs.entries()) {
+    for (const [i, arg] of dirs.entries()) {
+      const [dir, settings] = parseTarget(arg);
       const at = join(tmp, String(i));
       mkdirSync(at);
       const server = await startDdsrv({
         dbPath: join(at, 'ddsrv.db'),
         logPath: join(at, 'ddsrv.log'),
         delay: '1d',
-        env: NO_AWS,
+        env: { ...NO_AWS, ...settings },
+        ...(settings.DDSRV_LOG_LEVEL ? { logLevel: settings.DDSRV_LOG_LEVEL } : {}),
         policy: ACCEPTANCE_POLICY,
         cli: join(resolve(dir), 'dist', 'cli.js'),
       });
       servers.push(server);
-      targets.push({ name: `${dir} (#${i + 1})`, origin: `http://127.0.0.1:${server.port}`, pid: server.child.pid, load: new HandOffLoad() });
+      targets.push({ name: `${arg} (#${i + 1})`, origin: `http://127.0.0.1:${server.port}`, pid: server.child.pid, load: new HandOffLoad() });
     }
     const log = (line: string) => console.log(line);
     const measured = await measureInterleaved({ quick: false, tmp, log }, targets, { warmup: 2, duration: 10, slices: 5 });
