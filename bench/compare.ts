@@ -8,13 +8,13 @@
 // Each DIR holds a built service (DIR/dist/cli.js), e.g. a `git worktree add /tmp/before HEAD~1` after
 // `npm ci && npm run build` in it; `.` is this checkout (build it first). `@VAR=value,...` adds to that
 // server's environment (DDSRV_LOG_LEVEL=warn sets its --log-level), so one build can run twice with
-// different settings. Prints requests/s and p99 against
-// the baseline for each build, and the CPU each server and the load generator used.
+// different settings. Prints requests/s and p99 against the baseline for each build, and the CPU each
+// server and the load generator used.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BARE, measureInterleaved, startScript, type Target } from './acceptance.js';
-import { ACCEPTANCE_POLICY, startDdsrv, type Ddsrv } from './lib/ddsrv.js';
+import { ACCEPTANCE_POLICY, startDdsrv } from './lib/ddsrv.js';
 import { HandOffLoad } from './lib/load.js';
 import { stopAllChildren } from './lib/processes.js';
 import { fixed, int } from './lib/report.js';
@@ -41,7 +41,6 @@ async function main(): Promise<number> {
     return 2;
   }
   const tmp = mkdtempSync(join(tmpdir(), 'ddsrv-compare-'));
-  const servers: Ddsrv[] = [];
   try {
     const bare = await startScript('bare node:http', BARE);
     const targets: Target[] = [bare.target];
@@ -58,7 +57,6 @@ async function main(): Promise<number> {
         policy: ACCEPTANCE_POLICY,
         cli: join(resolve(dir), 'dist', 'cli.js'),
       });
-      servers.push(server);
       targets.push({ name: `${arg} (#${i + 1})`, origin: `http://127.0.0.1:${server.port}`, pid: server.child.pid, load: new HandOffLoad() });
     }
     const log = (line: string) => console.log(line);

@@ -1,7 +1,7 @@
 /**
  * ISO-8601 text of a time in milliseconds, remembering the last one converted. Under load the same
  * millisecond is formatted again and again (every log line's timestamp, and the due time shared by every
- * hand-off of a group commit); `toISOString` cost ~1 µs each time, a few per hand-off.
+ * hand-off of a group commit), a new Date and its formatting each time, a few times per hand-off.
  */
 export class IsoClock {
   private lastMs = Number.NaN;
