@@ -8,6 +8,7 @@ import { ConfigError, DEFAULTS, resolveServeConfig, type ServeFlags } from './co
 import { createLogger } from './logger.js';
 import { startServer, StartupError } from './server.js';
 import { DatabaseUrlError } from './store/connect.js';
+import { UnsupportedRuntimeError } from './store/sqlite-runtime.js';
 import { SchemaTooNewError } from './store/migrate.js';
 import { clientCommands } from './client/commands.js';
 
@@ -88,7 +89,7 @@ async function main(argv: string[]): Promise<void> {
       process.stderr.write(`ddsrv: error: ${err.message}\n`);
       process.exit(2);
     }
-    if (err instanceof StartupError || err instanceof DatabaseUrlError || err instanceof SchemaTooNewError) {
+    if (err instanceof StartupError || err instanceof DatabaseUrlError || err instanceof SchemaTooNewError || err instanceof UnsupportedRuntimeError) {
       process.stderr.write(`ddsrv: cannot start: ${err.message}\n`);
       process.exit(1);
     }

@@ -13,6 +13,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { Engine } from './engine.js';
 import { openPostgres, PostgresUrlError } from './postgres.js';
+import { sqliteRuntimeProblem, UnsupportedRuntimeError } from './sqlite-runtime.js';
 import type { Database } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
 import { WalSync } from './wal-sync.js';
@@ -62,6 +63,8 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     }
   }
   const path = sqlitePath(url);
+  const runtimeProblem = sqliteRuntimeProblem();
+  if (runtimeProblem) throw new UnsupportedRuntimeError(runtimeProblem);
   let sqlite: BetterSqlite3.Database;
   try {
     sqlite = new BetterSqlite3(path, { timeout: 2000 });
