@@ -15,15 +15,15 @@
  * hand-offs and answered the operator API (checked by hand, not in CI).
  */
 
-/** The newest Node.js major version the SQLite store runs on. */
-export const NEWEST_NODE_MAJOR_FOR_SQLITE = 22;
+/** The first Node.js major version the SQLite store cannot run on. */
+export const FIRST_NODE_MAJOR_WITHOUT_SQLITE = 24;
 
 export class UnsupportedRuntimeError extends Error {}
 
 /** Why this Node.js version cannot run the SQLite store, or null when it can. */
 export function sqliteRuntimeProblem(nodeVersion: string = process.versions.node): string | null {
   const major = Number.parseInt(nodeVersion, 10);
-  if (!(major > NEWEST_NODE_MAJOR_FOR_SQLITE)) return null;
+  if (!(major >= FIRST_NODE_MAJOR_WITHOUT_SQLITE)) return null;
   return (
     `Node.js ${nodeVersion} cannot run the SQLite store: better-sqlite3 12 (the driver release that still ` +
     `supports Node 20) aborts the process on Node 24 and later when a prepared statement is garbage-collected. ` +

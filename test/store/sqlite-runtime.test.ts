@@ -9,14 +9,14 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { NEWEST_NODE_MAJOR_FOR_SQLITE, sqliteRuntimeProblem } from '../../src/store/sqlite-runtime.js';
+import { FIRST_NODE_MAJOR_WITHOUT_SQLITE, sqliteRuntimeProblem } from '../../src/store/sqlite-runtime.js';
 import { runCli } from '../helpers/server-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ddsrv-runtime-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('Node 20 and 22 may run the SQLite store; 24 and later may not, and the reason says what to do', () => {
-  assert.equal(NEWEST_NODE_MAJOR_FOR_SQLITE, 22);
+  assert.equal(FIRST_NODE_MAJOR_WITHOUT_SQLITE, 24);
   for (const ok of ['20.12.0', '20.20.2', '22.0.0', '22.23.3']) assert.equal(sqliteRuntimeProblem(ok), null, ok);
   for (const bad of ['24.0.0', '24.21.0', '25.1.0', '26.3.0']) {
     const problem = sqliteRuntimeProblem(bad);
