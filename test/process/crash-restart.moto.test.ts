@@ -46,16 +46,18 @@ describe('crash and restart', { skip: motoSkip() }, () => {
 
     const second = await startServerProcess(['--database', db, '--delay', '2s', '--poll-interval', '100ms'], env);
     try {
+      // EC2 shows an instance terminated as soon as TerminateInstances returns; the server records the result
+      // and only then logs it (asynchronously), so wait for both.
       const deadline = Date.now() + 20_000;
       let states = before;
+      const oks = () => second.logs.filter((l) => l.event === 'terminate.ok').length;
       while (Date.now() < deadline) {
         states = await instanceStates(moto.endpoint, REGION, instances);
-        if (Object.values(states).every((s) => s === 'terminated')) break;
+        if (Object.values(states).every((s) => s === 'terminated') && oks() >= 12) break;
         await sleep(300);
       }
       assert.ok(Object.values(states).every((s) => s === 'terminated'), JSON.stringify(states));
-      const oks = second.logs.filter((l) => l.event === 'terminate.ok').length;
-      assert.equal(oks, 12);
+      assert.equal(oks(), 12);
     } finally {
       second.child.kill('SIGTERM');
       assert.equal(await second.exited, 0);

@@ -162,8 +162,12 @@ describe('replicas on one PostgreSQL database', { skip }, () => {
     assert.deepEqual(new Set(rows.map((r) => r.instance_id)), new Set(run.instances));
     assert.deepEqual(rows.filter((r) => r.state !== 'terminated' || r.oks !== 1), [], 'each terminated, with terminate.ok recorded once');
 
-    // The workers' logs (the killed one's included, up to its death): terminate.ok once per instance.
-    const okLogs = tally(run.servers.flatMap((s) => s.logs.filter((l) => l.event === 'terminate.ok').map((l) => l.instance_id as string)));
+    // The workers' logs (the killed one's included, up to its death): terminate.ok once per instance. A line
+    // is written (asynchronously) after its commit, so it may reach us a moment after the database says done.
+    const logged = () => tally(run.servers.flatMap((s) => s.logs.filter((l) => l.event === 'terminate.ok').map((l) => l.instance_id as string)));
+    const logDeadline = Date.now() + 5_000;
+    while (logged().size < INSTANCES && Date.now() < logDeadline) await sleep(50);
+    const okLogs = logged();
     assert.equal(okLogs.size, INSTANCES);
     assert.deepEqual([...okLogs].filter(([, n]) => n !== 1), [], 'terminate.ok logged once per instance');
     return { rows };
