@@ -39,7 +39,7 @@ const CONNECTIONS = 50;
 /** Nothing listens there: with a 1-day delay the worker never calls AWS, and if it did it would fail here. */
 export const NO_AWS = { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' };
 
-export interface Phases {
+interface Phases {
   warmup: number;
   /** Seconds of measured load per server, cut into `slices` slices. */
   duration: number;
@@ -47,7 +47,7 @@ export interface Phases {
 }
 
 /** A run, and how many cores other processes (or the hypervisor) took from the machine meanwhile. */
-export type Measured = LoadRun & { noise: number };
+type Measured = LoadRun & { noise: number };
 /** Above this much CPU used by others during a measured run, the pair of runs is repeated (up to ATTEMPTS). */
 const NOISE_CORES = 0.15;
 const ATTEMPTS = 3;

@@ -13,13 +13,11 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BARE, measureInterleaved, startScript, type Target } from './acceptance.js';
+import { BARE, measureInterleaved, NO_AWS, startScript, type Target } from './acceptance.js';
 import { ACCEPTANCE_POLICY, startDdsrv } from './lib/ddsrv.js';
 import { HandOffLoad } from './lib/load.js';
 import { stopAllChildren } from './lib/processes.js';
 import { fixed, int } from './lib/report.js';
-
-const NO_AWS = { AWS_ENDPOINT_URL: 'http://127.0.0.1:9', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' };
 
 /** `DIR@A=1,B=2` -> the folder and the extra environment of its server. */
 function parseTarget(arg: string): [string, Record<string, string>] {
