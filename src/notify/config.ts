@@ -2,6 +2,7 @@
  * Webhook notifications, configured by the operator only (flags or environment, never a request):
  * `--notify-url URL`, `--notify-on STATES`, `--notify-format json|slack`.
  */
+import { blockedPortProblem } from '../domain/fetch-ports.js';
 import { ALL_STATES } from '../domain/states.js';
 
 export type NotifyFormat = 'json' | 'slack';
@@ -46,6 +47,8 @@ export function parseNotifyConfig(raw: NotifyFlags): NotifyConfig | null {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new NotifyConfigError(`--notify-url (or DDSRV_NOTIFY_URL): only http:// and https:// URLs can be notified (got ${url.protocol})`);
   }
+  const port = blockedPortProblem(url);
+  if (port) throw new NotifyConfigError(`--notify-url (or DDSRV_NOTIFY_URL): ${port}`);
   const on = (raw.notifyOn ?? DEFAULT_NOTIFY_ON.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
   if (on.length === 0) throw new NotifyConfigError(`--notify-on (or DDSRV_NOTIFY_ON): give one or more of ${NOTIFIABLE_STATES.join(', ')}, comma-separated`);
   for (const state of on) {

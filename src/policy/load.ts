@@ -27,7 +27,7 @@ export function parsePolicy(text: string, name = 'policy'): PolicyFile {
     throw new PolicyError(`${name}:${line}: not valid YAML: ${e.message.split('\n')[0]}`);
   }
   const raw: unknown = doc.toJS() ?? {};
-  const result = policySchema.safeParse(raw);
+  const result = policySchema.safeParse(raw, { reportInput: true });
   if (result.success) return result.data;
   const problems = result.error.issues.slice(0, 5).map((issue) => {
     // Unknown keys are reported on their parent; name the key itself.
@@ -40,12 +40,20 @@ export function parsePolicy(text: string, name = 'policy'): PolicyFile {
         const offset = keyOffset(text, node, parentNode, k);
         const where = offset === undefined ? name : `${name}:${lines.linePos(offset).line}`;
         const label = path.length === 0 ? '(top level)' : path.join('.');
-        const message = issue.code === 'unrecognized_keys' ? `unknown key (allowed here: ${allowedKeys(issue.path)})` : issue.message;
+        const message = issue.code === 'unrecognized_keys' ? `unknown key (allowed here: ${allowedKeys(issue.path)})` : withInput(issue);
         return `${where}: ${label}: ${message}`;
       })
       .join('\n');
   });
   throw new PolicyError(problems.join('\n'));
+}
+
+/** The message, with the value given when zod's own message does not say it ("expected boolean" -> "..., got "maybe""). */
+function withInput(issue: { code: string; message: string; input?: unknown }): string {
+  // Custom messages (durations, URLs, regions) quote the value themselves; a missing key has no value.
+  if (issue.code === 'custom' || issue.input === undefined) return issue.message;
+  const given = JSON.stringify(issue.input) ?? String(issue.input);
+  return `${issue.message}; got ${given.length > 80 ? `${given.slice(0, 77)}...` : given}`;
 }
 
 function keyOffset(text: string, node: { range?: [number, number, number] } | undefined, parent: { range?: [number, number, number] } | undefined, key: string | undefined): number | undefined {

@@ -3,8 +3,9 @@
  * checked at start-up. Durations are strings as elsewhere (`10s`, `30m`).
  */
 import { z } from 'zod';
-import { parseDuration } from '../domain/duration.js';
+import { formatDuration, parseDuration } from '../domain/duration.js';
 import { isRegion } from '../domain/ec2-names.js';
+import { blockedPortProblem } from '../domain/fetch-ports.js';
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   try {
@@ -24,10 +25,23 @@ const templateUrl = z.string().superRefine((url, ctx) => {
     }
   }
   // The scheme and host part must be fixed or come from EC2's record ({private_ip}): never free text.
-  if (!/^https?:\/\//.test(url)) ctx.addIssue({ code: 'custom', message: 'must start with http:// or https://' });
+  if (!/^https?:\/\//.test(url)) {
+    ctx.addIssue({ code: 'custom', message: `must start with http:// or https:// (got ${JSON.stringify(url.slice(0, 60))})` });
+    return;
+  }
   for (const [, name] of (/^https?:\/\/([^/?#]*)/.exec(url)?.[1] ?? '').matchAll(/\{([^}]*)\}/g)) {
     if (name !== 'private_ip') ctx.addIssue({ code: 'custom', message: `{${name}} may not be used in the host part (only {private_ip}, which comes from EC2)` });
   }
+  // The URL as it will be called, with sample values: it must parse, on a port fetch will call.
+  let sample: URL;
+  try {
+    sample = new URL(url.replaceAll('{private_ip}', '10.0.0.1').replace(/\{[a-z_]+\}/g, 'x'));
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(url)} is not a valid URL` });
+    return;
+  }
+  const port = blockedPortProblem(sample);
+  if (port) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(url)}: ${port}` });
 });
 
 const hook = z.strictObject({
@@ -68,7 +82,7 @@ export const policySchema = z.strictObject({
       protect_tag: z.string().min(1).max(128).optional(),
       /** Only these regions are acted on. */
       regions: z
-        .array(z.string().refine(isRegion, { message: 'is not an AWS region name' }))
+        .array(z.string().refine(isRegion, { error: (issue) => `${JSON.stringify(issue.input)} is not an AWS region name (e.g. us-east-1, eu-central-2)` }))
         .min(1)
         .optional(),
       /**
@@ -86,6 +100,15 @@ export const policySchema = z.strictObject({
       delay: z.boolean().default(false),
       min_delay: duration.optional(),
       max_delay: duration.optional(),
+    })
+    .superRefine((bounds, ctx) => {
+      if (bounds.min_delay !== undefined && bounds.max_delay !== undefined && bounds.min_delay > bounds.max_delay) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['min_delay'],
+          message: `min_delay (${formatDuration(bounds.min_delay)}) is longer than max_delay (${formatDuration(bounds.max_delay)}); min_delay must not exceed max_delay`,
+        });
+      }
     })
     .optional(),
 });

@@ -268,10 +268,11 @@ describe('configuration', () => {
     assert.equal(c.url.href, 'https://hooks.example.com/x');
     assert.deepEqual([...c.on], ['failed', 'terminated']);
     assert.equal(c.format, 'slack');
-    assert.deepEqual([...resolveServeConfig({ notifyUrl: 'http://127.0.0.1:9/h' }, {}).notify!.on], ['failed', 'refused']);
+    assert.deepEqual([...resolveServeConfig({ notifyUrl: 'http://127.0.0.1:8/h' }, {}).notify!.on], ['failed', 'refused']);
     const bad: [Record<string, string>, RegExp][] = [
       [{ notifyUrl: 'not a url' }, /--notify-url .*not a URL/],
       [{ notifyUrl: 'ftp://x/y' }, /--notify-url .*http/],
+      [{ notifyUrl: 'http://127.0.0.1:9/h' }, /--notify-url .*port 9 is one Node's fetch refuses/],
       [{ notifyUrl: 'http://x/', notifyOn: 'exploded' }, /--notify-on .*'exploded'/],
       [{ notifyUrl: 'http://x/', notifyOn: 'pending' }, /--notify-on .*'pending'/],
       [{ notifyUrl: 'http://x/', notifyFormat: 'xml' }, /--notify-format .*'xml'/],

@@ -75,3 +75,27 @@ test('user_data may lengthen the delay within bounds, never shorten it', () => {
   const closed = new Policy(parsePolicy(''), 10_000);
   assert.equal(closed.resolve(null, null, { ddsrv: { delay: '30m' } }).delayMs, 10_000);
 });
+
+test('bad values are echoed in the message', () => {
+  fails('defaults:\n  action: destroy\n', /^p\.yaml:2: defaults\.action: .*expected one of "terminate"\|"stop"; got "destroy"$/);
+  fails('components:\n  web:\n    asg: maybe\n', /^p\.yaml:3: components\.web\.asg: .*; got "maybe"$/);
+  fails('defaults:\n  drain:\n    load_balancers: sometimes\n', /^p\.yaml:3: defaults\.drain\.load_balancers: .*expected boolean.*; got "sometimes"$/);
+  fails('defaults:\n  drain:\n    hook:\n      url: "http://x/"\n      attempts: 50\n', /^p\.yaml:5: defaults\.drain\.hook\.attempts: .*20; got 50$/);
+  fails('guard:\n  regions: [moon-1]\n', /^p\.yaml:2: guard\.regions\.0: "moon-1" is not an AWS region name/);
+  fails('defaults:\n  drain:\n    hook:\n      url: "ftp://x/"\n', /must start with http:\/\/ or https:\/\/ \(got "ftp:\/\/x\/"\)/);
+});
+
+test('min_delay may not exceed max_delay', () => {
+  fails('user_data_overrides:\n  delay: true\n  min_delay: 6h\n  max_delay: 15m\n', /^p\.yaml:3: user_data_overrides\.min_delay: min_delay \(6h\) is longer than max_delay \(15m\)/);
+  const equal = new Policy(parsePolicy('user_data_overrides:\n  delay: true\n  min_delay: 1h\n  max_delay: 1h\n'), 10_000);
+  assert.equal(equal.resolve(null, null, { ddsrv: { delay: '5h' } }).delayMs, 3_600_000);
+});
+
+test("a hook on a port Node's fetch refuses is rejected at load, naming the URL and the port", () => {
+  fails('defaults:\n  drain:\n    hook:\n      url: "http://{private_ip}:9/drain"\n', /^p\.yaml:4: defaults\.drain\.hook\.url: "http:\/\/\{private_ip\}:9\/drain": port 9 is one Node's fetch refuses to call/);
+  fails('components:\n  web:\n    drain:\n      hook:\n        url: "https://127.0.0.1:6667/x?id={instance_id}"\n', /components\.web\.drain\.hook\.url: .*port 6667/);
+  fails('defaults:\n  drain:\n    hook:\n      url: "http://{private_ip}:99999/x"\n', /defaults\.drain\.hook\.url: "http:\/\/\{private_ip\}:99999\/x" is not a valid URL/);
+  for (const url of ['http://{private_ip}:8080/drain', 'http://{private_ip}/drain', 'https://127.0.0.1:8443/{component}?id={instance_id}']) {
+    assert.doesNotThrow(() => parsePolicy(`defaults:\n  drain:\n    hook:\n      url: "${url}"\n`), url);
+  }
+});
