@@ -19,5 +19,8 @@ function findTests(dir) {
 
 const files = process.env.TEST_FILES ? process.env.TEST_FILES.split(',') : findTests('test');
 const args = ['--import', 'tsx', '--test', '--test-concurrency=2', ...process.argv.slice(2), ...files];
-const result = spawnSync(process.execPath, args, { stdio: 'inherit' });
+// Tests never reach the EC2 instance metadata address (169.254.169.254): a server started without
+// credentials looks for them through the SDK's chain, whose last link asks it.
+const env = { AWS_EC2_METADATA_DISABLED: 'true', ...process.env };
+const result = spawnSync(process.execPath, args, { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Level } from 'pino';
 import { DEFAULT_AWS_OPTIONS, type AwsOptions } from './aws/clients.js';
+import type { CredentialsWatchOptions } from './aws/credentials.js';
 import { DurationError, parseDuration } from './domain/duration.js';
 import { ListenError, parseListen, type ListenAddress } from './domain/listen.js';
 import { parseSize, SizeError } from './domain/size.js';
@@ -66,6 +67,8 @@ export interface ServeConfig {
   pipeline?: Partial<PipelineTuning>;
   /** Webhook notifications (src/notify/), or null when off. */
   notify: NotifyConfig | null;
+  /** How often AWS credentials are checked again (defaults in aws/credentials.ts; tests shorten them). */
+  credentialsWatch?: Partial<CredentialsWatchOptions>;
 }
 
 export const DEFAULTS = {

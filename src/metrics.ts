@@ -20,6 +20,8 @@ export interface MetricsSources {
   drainStarts(ids: number[]): Promise<Map<number, number>>;
   /** The worker's last round (ms epoch), or null. */
   workerLastRound(): number | null;
+  /** Whether AWS credentials resolve (aws/credentials.ts). */
+  awsCredentials?(): 'unchecked' | 'ok' | 'missing';
 }
 
 export class Metrics {
@@ -113,6 +115,15 @@ export class Metrics {
       collect() {
         const at = self.sources?.workerLastRound();
         if (at != null) this.set(at / 1000);
+      },
+    });
+    new Gauge({
+      name: 'ddsrv_aws_credentials_available',
+      help: "1 when the AWS SDK's default credential chain finds credentials, 0 when it finds none (nothing can be terminated: alert on it)",
+      registers: [this.registry],
+      collect() {
+        const state = self.sources?.awsCredentials?.();
+        if (state === 'ok' || state === 'missing') this.set(state === 'ok' ? 1 : 0);
       },
     });
   }

@@ -7,6 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import { AwsClients } from './aws/clients.js';
+import { CredentialsWatch, DEFAULT_WATCH } from './aws/credentials.js';
+import type { ServiceStatus } from './api/routes/status.js';
 import type { ServeConfig } from './config.js';
 import { formatDuration } from './domain/duration.js';
 import { isLoopback } from './domain/listen.js';
@@ -32,6 +34,8 @@ export interface Service {
   metrics: Metrics;
   /** Delivers webhook notifications (null without --notify-url); started by startServer. */
   notifier: Notifier | null;
+  /** Whether AWS credentials resolve; checked by startServer from the start on. */
+  credentials: CredentialsWatch;
   /** Stops everything in order; safe to call more than once. */
   close(): Promise<void>;
 }
@@ -82,6 +86,7 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
   if (notifier) store.onHistory = notifier.writer; // the outbox row commits with its transition
   const committer = new GroupCommit<HandOffRecord, Scheduled[]>((records) => store.recordHandOffs(records, Date.now()));
   const clients = new AwsClients(config.aws);
+  const credentials = new CredentialsWatch(() => clients.resolveCredentials(), log.child({ component: 'aws' }), { ...DEFAULT_WATCH, ...config.credentialsWatch });
   const worker = new Worker(
     store,
     pipelineSteps({ clients, policy: config.policy, dryRun: config.dryRun, countCall: metrics.countAwsCall, ...(config.pipeline ? { tuning: config.pipeline } : {}) }),
@@ -98,7 +103,12 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
   );
   const live = new LiveCount(() => store.countLive());
   const dueClock = new IsoClock(); // the hand-offs of a group commit share their due time
-  metrics.attach({ countActive: () => countActive(store.db), drainStarts: (ids) => drainStarts(store.db, ids), workerLastRound: () => worker.lastRoundAt });
+  metrics.attach({
+    countActive: () => countActive(store.db),
+    drainStarts: (ids) => drainStarts(store.db, ids),
+    workerLastRound: () => worker.lastRoundAt,
+    awsCredentials: () => credentials.status().state,
+  });
   const app = buildApp({
     tls: config.tls,
     ...(config.maxPending > 0
@@ -111,7 +121,7 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
       : {}),
     logger: log,
     metrics,
-    operator: { store, now: Date.now, pokeWorker: () => worker.poke(), onAction: () => notifier?.poke() },
+    operator: { store, now: Date.now, pokeWorker: () => worker.poke(), onAction: () => notifier?.poke(), status: () => serviceStatus(config, credentials, worker) },
     authToken: config.authToken,
     bodyLimitBytes: config.bodyLimitBytes,
     now: Date.now,
@@ -137,16 +147,38 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
       await committer.drain();
       await worker.stop();
       await notifier?.stop();
+      credentials.stop();
       clients.destroy();
       await store.close();
       log.info('stopped');
     })());
-  return { app, store, worker, metrics, notifier, close };
+  return { app, store, worker, metrics, notifier, credentials, close };
+}
+
+function serviceStatus(config: ServeConfig, credentials: CredentialsWatch, worker: Worker): ServiceStatus {
+  const w = worker.snapshot();
+  return {
+    aws_credentials: credentials.status(),
+    worker: { state: w.state, last_round_at: w.lastRoundAt === null ? null : new Date(w.lastRoundAt).toISOString(), last_error: w.lastError },
+    dry_run: config.dryRun,
+  };
+}
+
+/** The ready line's account of the policy: its file, and the delay each component gets. */
+function policyFields(config: ServeConfig): Record<string, unknown> {
+  const [defaults, ...components] = config.policy.byComponent();
+  return {
+    policy_file: config.policyFile,
+    delay: formatDuration(defaults!.policy.delayMs),
+    ...(components.length > 0 ? { component_delays: Object.fromEntries(components.map((c) => [c.name, formatDuration(c.policy.delayMs)])) } : {}),
+  };
 }
 
 export async function startServer(config: ServeConfig, log: Logger): Promise<RunningServer> {
   checkExposure(config, log);
   const service = await createService(config, log);
+  // Not awaited: the instance metadata service may take a second or two to say it is not there.
+  void service.credentials.start();
   let url: string;
   try {
     url = await service.app.listen({ host: config.listen.host, port: config.listen.port });
@@ -156,6 +188,6 @@ export async function startServer(config: ServeConfig, log: Logger): Promise<Run
   }
   service.worker.start();
   await service.notifier?.start();
-  log.info({ url, delay: formatDuration(config.delayMs), dry_run: config.dryRun, auth: config.authToken !== null }, 'ddsrv ready');
+  log.info({ url, ...policyFields(config), dry_run: config.dryRun, auth: config.authToken !== null }, 'ddsrv ready');
   return { ...service, url };
 }

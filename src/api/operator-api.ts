@@ -13,6 +13,7 @@ import { DASHBOARD_HEADERS, DASHBOARD_HTML } from './dashboard/page.js';
 import { errorHandler } from './errors.js';
 import { collectRoutes, OPENAPI_PATH, openApiRoute } from './openapi.js';
 import { operatorRoutes, type OperatorDeps } from './routes/operator.js';
+import { statusRoute } from './routes/status.js';
 
 export type { OperatorDeps } from './routes/operator.js';
 
@@ -57,6 +58,7 @@ export function installOperatorApi(app: FastifyInstance, deps: OperatorApiDeps):
         operator.onAction?.(action, result);
       },
     });
+    if (operator.status) statusRoute(scope, operator.status);
     openApiRoute(scope, routes);
     scope.get('/', async (_request, reply) => reply.headers(DASHBOARD_HEADERS).send(DASHBOARD_HTML));
   });

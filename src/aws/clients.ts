@@ -4,7 +4,7 @@
  * the worker can retry, not hang a batch forever.
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -14,6 +14,8 @@ export interface AwsOptions {
   maxAttempts: number;
   connectTimeoutMs: number;
   requestTimeoutMs: number;
+  /** Credentials for every client instead of the SDK's default chain (tests). */
+  credentials?: EC2ClientConfig['credentials'];
 }
 
 export const DEFAULT_AWS_OPTIONS: AwsOptions = { maxAttempts: 3, connectTimeoutMs: 3000, requestTimeoutMs: 20_000 };
@@ -29,8 +31,18 @@ export class AwsClients {
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   }
 
+  /**
+   * Resolves credentials as the clients do (the same chain, memoized, tried again after a failure), with
+   * no AWS call: for the start-up check and the status (aws/credentials.ts).
+   */
+  resolveCredentials(): Promise<{ $source?: Record<string, unknown> }> {
+    // `$source` is the SDK's record of which provider answered (not in its public type).
+    return this.ec2For(process.env.AWS_REGION || 'us-east-1').config.credentials() as Promise<{ $source?: Record<string, unknown> }>;
+  }
+
   private common() {
     return {
+      ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
       maxAttempts: this.options.maxAttempts,
       requestHandler: new NodeHttpHandler({
         connectionTimeout: this.options.connectTimeoutMs,

@@ -71,6 +71,25 @@ export class Policy {
     return this.applyUserData(effective, userData);
   }
 
+  /**
+   * The effective policy of the defaults and of each `components` entry (as a hand-off without
+   * user_data gets it), for the ready line and `ddsrv check-config`.
+   */
+  byComponent(): { name: string; policy: EffectivePolicy }[] {
+    const out = [{ name: 'defaults', policy: this.resolve(null, null) }];
+    for (const key of Object.keys(this.file.components ?? {})) {
+      const slash = key.indexOf('/');
+      out.push({ name: key, policy: slash < 0 ? this.resolve(null, key) : this.resolve(key.slice(0, slash), key.slice(slash + 1)) });
+    }
+    return out;
+  }
+
+  /** What `user_data` may change (`user_data_overrides`), or null when it may change nothing. */
+  get userDataBounds(): { minDelayMs: number | null; maxDelayMs: number | null } | null {
+    const bounds = this.file.user_data_overrides;
+    return bounds?.delay ? { minDelayMs: bounds.min_delay ?? null, maxDelayMs: bounds.max_delay ?? null } : null;
+  }
+
   /** `user_data: {"ddsrv": {"delay": "45m"}}` may lengthen the delay, if the operator allows it. */
   private applyUserData(effective: EffectivePolicy, userData: unknown): EffectivePolicy {
     const bounds = this.file.user_data_overrides;

@@ -12,6 +12,7 @@ import { backoffMs, exhausted, type RetryPolicy } from './backoff.js';
 import type { RateWindow } from './rate-limit.js';
 import type { Step, StepResult } from './steps/step.js';
 import { Sleeper } from './sleeper.js';
+import { transitionLogEntry } from './transition-log.js';
 
 export interface WorkerOptions {
   leaseMs: number;
@@ -179,10 +180,8 @@ export class Worker {
         this.log.warn({ id: o.id, instance_id: row.instance_id }, 'lease lost before the result was recorded; another worker has the row');
         continue;
       }
-      this.log.info(
-        { id: o.id, instance_id: row.instance_id, region: row.region, state: o.state, step: o.step, event: o.event, reason: o.reason ?? undefined },
-        'transition',
-      );
+      const entry = transitionLogEntry(row, o);
+      this.log[entry.level](entry.fields, 'transition');
       this.options.onOutcome?.(row, o);
     }
   }

@@ -8,6 +8,8 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+/** A server without credentials looks for them up to the EC2 instance metadata address: never from a test. */
+const NO_IMDS = { AWS_EC2_METADATA_DISABLED: 'true' };
 
 export interface ServerProcess {
   url: string;
@@ -36,7 +38,7 @@ export async function runCli(
   timeoutMs?: number,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-    env: { ...process.env, ...env },
+    env: { ...NO_IMDS, ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }),
   });
@@ -52,7 +54,7 @@ export async function runCli(
 export async function startServerProcess(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', `127.0.0.1:${port}`, ...args], {
-    env: { ...process.env, ...env },
+    env: { ...NO_IMDS, ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];

@@ -23,6 +23,7 @@ import type { HistoryRow, TerminationRow } from '../../store/schema.js';
 import type { TerminationStore } from '../../store/store.js';
 import { HttpError } from '../errors.js';
 import { ERROR_SCHEMA, CONFLICT_SCHEMA } from './schemas.js';
+import type { ServiceStatus } from './status.js';
 
 export interface OperatorDeps {
   store: TerminationStore;
@@ -31,6 +32,8 @@ export interface OperatorDeps {
   pokeWorker(): void;
   /** After every cancel or expedite attempt (metrics, notifications). */
   onAction?(action: 'cancel' | 'expedite', result: ActionResult['kind']): void;
+  /** What GET /api/v1/status reports (routes/status.ts); absent: no status route. */
+  status?(): ServiceStatus;
 }
 
 export const DEFAULT_LIMIT = 50;
