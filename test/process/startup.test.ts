@@ -60,7 +60,7 @@ test('no AWS credentials: a warning at start naming what was tried, status not o
     assert.match(String(warning.tried), /default credential chain: .*AWS_ACCESS_KEY_ID.*~\/\.aws\/credentials.*instance metadata service \(disabled here by AWS_EC2_METADATA_DISABLED\)/);
     assert.match(String(warning.error), /metadata|credentials/i, "the SDK's own words");
 
-    const status = await (await fetch(`${server.url}/api/v1/status`)).json();
+    const status = (await (await fetch(`${server.url}/api/v1/status`)).json()) as any;
     assert.equal(status.ok, false);
     assert.equal(status.aws_credentials.state, 'missing');
     assert.match(status.problems[0], /^no AWS credentials/);
@@ -75,7 +75,7 @@ test('no AWS credentials: a warning at start naming what was tried, status not o
     assert.equal(handOff.status, 200, 'hand-offs are still recorded');
     assert.match(await (await fetch(`${server.url}/metrics`)).text(), /^ddsrv_aws_credentials_available 0$/m);
 
-    const openapi = await (await fetch(`${server.url}/api/v1/openapi.json`)).json();
+    const openapi = (await (await fetch(`${server.url}/api/v1/openapi.json`)).json()) as any;
     const schema = openapi.paths['/api/v1/status'].get.responses['200'].content['application/json'].schema;
     assert.deepEqual(schema.properties.aws_credentials.properties.state.enum, ['unchecked', 'ok', 'missing']);
   } finally {
@@ -93,7 +93,7 @@ test('with credentials in the environment: no warning, status ok; the ready line
     assert.equal(ready.component_delays, undefined);
     const resolved = await waitForLog(server, (l) => l.aws_credentials === 'ok');
     assert.equal(resolved.level, 30);
-    const status = await (await fetch(`${server.url}/api/v1/status`)).json();
+    const status = (await (await fetch(`${server.url}/api/v1/status`)).json()) as any;
     assert.equal(status.ok, true);
     assert.equal(status.aws_credentials.state, 'ok');
     assert.ok(!server.logs.some((l) => l.aws_credentials === 'missing'));
