@@ -11,6 +11,8 @@ import { DatabaseUrlError } from './store/connect.js';
 import { UnsupportedRuntimeError } from './store/sqlite-runtime.js';
 import { SchemaTooNewError } from './store/migrate.js';
 import { clientCommands } from './client/commands.js';
+import { checkConfigCommand } from './check-config.js';
+import { VERSION } from './version.js';
 
 const env = (flag: string) => `(env DDSRV_${flag})`;
 
@@ -70,10 +72,11 @@ function serveCommand(): Command {
 export function buildProgram(): Command {
   const program = new Command('ddsrv')
     .description('Durable, graceful delayed termination of EC2 instances handed off by Skopos (and others)')
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.addCommand(serveCommand().exitOverride());
-  for (const command of clientCommands()) program.addCommand(command.exitOverride());
+  for (const command of [...clientCommands(), checkConfigCommand()]) program.addCommand(command.exitOverride());
   return program;
 }
 

@@ -163,15 +163,14 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
   const tls = tlsCert !== undefined && tlsKey !== undefined ? { cert: readPem('tlsCert', tlsCert), key: readPem('tlsKey', tlsKey) } : null;
 
   const leaseMs = parse('lease', DEFAULTS.lease, positiveDuration);
-  const delayMs = parse('delay', DEFAULTS.delay, parseDuration);
-  const policyFile = pick('config') ?? null;
-  let policy: Policy;
+  let loaded: PolicyConfig;
   try {
-    policy = new Policy(policyFile === null ? {} : loadPolicyFile(policyFile), delayMs);
+    loaded = resolvePolicyConfig(flags, env);
   } catch (err) {
     if (err instanceof PolicyError) throw new ConfigError(`--config (or DDSRV_CONFIG): ${err.message}`);
     throw err;
   }
+  const { policyFile, delayMs, policy } = loaded;
   return {
     listen: parse('listen', DEFAULTS.listen, parseListen),
     delayMs,
@@ -199,6 +198,30 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
     aws: DEFAULT_AWS_OPTIONS,
     notify: notifyFrom(pick),
   };
+}
+
+export interface PolicyConfig {
+  policyFile: string | null;
+  delayMs: number;
+  policy: Policy;
+}
+
+/**
+ * `--config` and `--delay` (or DDSRV_CONFIG, DDSRV_DELAY) -> the policy, as `serve` loads it and
+ * `ddsrv check-config` checks it: one code path. A bad file throws PolicyError (`file:line: key: problem`).
+ */
+export function resolvePolicyConfig(flags: Pick<ServeFlags, 'config' | 'delay'>, env: NodeJS.ProcessEnv = process.env): PolicyConfig {
+  const fromEnv = (name: string) => (env[name] === '' ? undefined : env[name]);
+  const rawDelay = flags.delay ?? fromEnv('DDSRV_DELAY') ?? DEFAULTS.delay;
+  let delayMs: number;
+  try {
+    delayMs = parseDuration(rawDelay);
+  } catch (err) {
+    if (err instanceof DurationError) throw new ConfigError(`--delay (or DDSRV_DELAY): ${err.message}`);
+    throw err;
+  }
+  const policyFile = flags.config ?? fromEnv('DDSRV_CONFIG') ?? null;
+  return { policyFile, delayMs, policy: new Policy(policyFile === null ? {} : loadPolicyFile(policyFile), delayMs) };
 }
 
 /** --notify-url, --notify-on, --notify-format (each also DDSRV_NOTIFY_*): see src/notify/config.ts. */

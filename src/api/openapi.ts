@@ -4,8 +4,8 @@
  * checks. The hand-off endpoint parses its body itself (for its precise error codes), and /metrics and
  * the dashboard are not JSON: those three are described here by hand.
  */
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance, RouteOptions } from 'fastify';
+import { VERSION } from '../version.js';
 import { ERROR_SCHEMA } from './routes/schemas.js';
 
 export const OPENAPI_PATH = '/api/v1/openapi.json';
@@ -40,14 +40,6 @@ const STATUS_TEXT: Record<string, string> = {
   '404': 'No such termination',
   '409': 'Conflict: the termination is not in a state that allows this; `state` is its current state',
 };
-
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
 
 /** Starts collecting the schemas of routes declared on `scope` from now on. */
 export function collectRoutes(scope: FastifyInstance): RouteOptions[] {
@@ -183,7 +175,7 @@ export function openApiDocument(routes: RouteOptions[]): Record<string, unknown>
     openapi: '3.1.0',
     info: {
       title: 'asg-delegated-destroy (ddsrv)',
-      version: version(),
+      version: VERSION,
       description: 'Durable delayed termination of EC2 instances handed off by Skopos, and the operator API to watch and steer it.',
     },
     components: {

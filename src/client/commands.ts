@@ -18,7 +18,8 @@ const write = (text: string) => process.stdout.write(text.endsWith('\n') ? text 
 function withConnection(command: Command): Command {
   return command
     .option('--url <URL>', `the ddsrv server (env DDSRV_URL) (default ${DEFAULT_URL})`)
-    .option('--token <TOKEN>', 'the server token (env DDSRV_AUTH_TOKEN)')
+    .option('--token-file <FILE>', 'read the server token from a file (env DDSRV_AUTH_TOKEN_FILE)')
+    .option('--token <TOKEN>', 'the server token (env DDSRV_AUTH_TOKEN; visible in ps: prefer --token-file or the variable)')
     .option('--json', 'print the API response as JSON, for scripts');
 }
 
@@ -34,6 +35,8 @@ function guarded<A extends unknown[]>(run: (...args: A) => Promise<void>) {
     }
   };
 }
+
+const noSuch = (id: number) => `there is no termination ${id}; \`ddsrv list\` shows them (add --all for every page)`;
 
 function terminationId(value: string): number {
   if (!/^\d{1,15}$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('a termination id is a positive whole number (see `ddsrv list`)');
@@ -99,7 +102,7 @@ function listCommand(): Command {
 function showCommand(): Command {
   return withConnection(new Command('show').description('one termination with its full history').argument('<ID>', 'termination id', terminationId)).action(
     guarded(async (id: number, flags: CommonFlags) => {
-      const detail = await request<Detail>(resolveConnection(flags), 'GET', `/api/v1/terminations/${id}`);
+      const detail = await request<Detail>(resolveConnection(flags), 'GET', `/api/v1/terminations/${id}`, undefined, { notFound: noSuch(id) });
       write(flags.json ? JSON.stringify(detail, null, 2) : detailText(detail, Date.now()));
     }),
   );
@@ -113,7 +116,8 @@ function actionCommand(name: 'cancel' | 'expedite', description: string, done: (
       .option('--reason <TEXT>', 'your words, kept in the history'),
   ).action(
     guarded(async (id: number, flags: CommonFlags & { reason?: string }) => {
-      const detail = await request<Detail>(resolveConnection(flags), 'POST', `/api/v1/terminations/${id}/${name}`, flags.reason ? { reason: flags.reason } : {});
+      const body = flags.reason ? { reason: flags.reason } : {};
+      const detail = await request<Detail>(resolveConnection(flags), 'POST', `/api/v1/terminations/${id}/${name}`, body, { notFound: noSuch(id) });
       write(flags.json ? JSON.stringify(detail, null, 2) : done(detail));
     }),
   );

@@ -106,7 +106,7 @@ export const policySchema = z.strictObject({
         ctx.addIssue({
           code: 'custom',
           path: ['min_delay'],
-          message: `min_delay (${formatDuration(bounds.min_delay)}) is longer than max_delay (${formatDuration(bounds.max_delay)}); min_delay must not exceed max_delay`,
+          message: `min_delay (${formatDuration(bounds.min_delay)}) is longer than max_delay (${formatDuration(bounds.max_delay)})`,
         });
       }
     })

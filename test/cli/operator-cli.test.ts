@@ -1,11 +1,15 @@
 /**
  * `ddsrv list | show | cancel | expedite` against a real `ddsrv serve` process: tables by default, --json
- * for scripts, --url/--token and DDSRV_URL/DDSRV_AUTH_TOKEN, and exit codes with messages a person can
- * act on. The server's AWS endpoint is a closed local port: nothing here reaches AWS.
+ * for scripts, --url/--token/--token-file and DDSRV_URL/DDSRV_AUTH_TOKEN/DDSRV_AUTH_TOKEN_FILE, and exit
+ * codes with messages that point at the CLI's own flags and commands. The server's AWS endpoint is a
+ * closed local port: nothing here reaches AWS.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 
@@ -17,6 +21,7 @@ const NO_AWS = {
   AWS_REGION: 'us-east-1',
   DDSRV_URL: '',
   DDSRV_AUTH_TOKEN: '',
+  DDSRV_AUTH_TOKEN_FILE: '',
 };
 
 describe('ddsrv list/show/cancel/expedite', () => {
@@ -84,6 +89,33 @@ describe('ddsrv list/show/cancel/expedite', () => {
     assert.equal(JSON.parse(out.stdout).items.length, 3);
   });
 
+  test('the token from a file: --token-file, or DDSRV_AUTH_TOKEN_FILE as the server reads it (trimmed)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ddsrv-cli-token-'));
+    try {
+      const file = join(dir, 'token');
+      writeFileSync(file, `${TOKEN}\n`, { mode: 0o600 });
+      const viaFlag = await runCli(['list', '--url', server.url, '--token-file', file, '--json'], NO_AWS);
+      assert.equal(viaFlag.code, 0, viaFlag.stderr);
+      assert.equal(JSON.parse(viaFlag.stdout).items.length, 3);
+      const viaEnv = await runCli(['show', String(ids[0]), '--json'], { ...NO_AWS, DDSRV_URL: server.url, DDSRV_AUTH_TOKEN_FILE: file });
+      assert.equal(viaEnv.code, 0, viaEnv.stderr);
+      assert.equal(JSON.parse(viaEnv.stdout).id, ids[0]);
+      const both = await runCli(['list', '--token', TOKEN, '--token-file', file], env);
+      assert.equal(both.code, 2);
+      assert.match(both.stderr, /give --token or --token-file, not both/);
+      const missing = await runCli(['list', '--token-file', join(dir, 'absent')], env);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /--token-file: cannot read '.*absent': ENOENT/);
+      const wrongFile = join(dir, 'wrong');
+      writeFileSync(wrongFile, 'wrong-token-wrong-token');
+      const wrong = await runCli(['list'], { ...NO_AWS, DDSRV_URL: server.url, DDSRV_AUTH_TOKEN_FILE: wrongFile });
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, new RegExp(`refused the token \\(from DDSRV_AUTH_TOKEN_FILE \\(${wrongFile.replace(/[/.]/g, '\\$&')}\\)\\)`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('show prints the fields and the history', async () => {
     const out = await runCli(['show', String(ids[0])], env);
     assert.equal(out.code, 0, out.stderr);
@@ -116,19 +148,28 @@ describe('ddsrv list/show/cancel/expedite', () => {
   });
 
   test('failures: bad token, no token, unreachable server, unknown id, bad arguments', async () => {
+    // In the CLI's own terms: its flags and variables, not the HTTP header.
     const wrong = await runCli(['list', '--token', 'wrong-token-wrong-token'], { ...env, DDSRV_AUTH_TOKEN: '' });
     assert.equal(wrong.code, 1);
-    assert.match(wrong.stderr, /ddsrv: error: the credentials are wrong/);
+    assert.match(wrong.stderr, /^ddsrv: error: the server at http:\/\/127\.0\.0\.1:\d+ refused the token \(from --token\): check --token, --token-file, DDSRV_AUTH_TOKEN or DDSRV_AUTH_TOKEN_FILE/);
+    assert.doesNotMatch(wrong.stderr, /Authorization|Bearer/);
     const missing = await runCli(['list'], { ...env, DDSRV_AUTH_TOKEN: '' });
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /no token given: use --token or DDSRV_AUTH_TOKEN/);
+    assert.match(missing.stderr, /needs a token: give --token-file FILE, --token TOKEN, DDSRV_AUTH_TOKEN_FILE or DDSRV_AUTH_TOKEN/);
+    assert.doesNotMatch(missing.stderr, /Authorization|Bearer/);
     // Port 2: closed here, never handed out as an ephemeral port to a concurrent test, not a fetch "bad port".
     const down = await runCli(['list', '--url', 'http://127.0.0.1:2'], env);
     assert.equal(down.code, 1, down.stderr);
     assert.match(down.stderr, /cannot reach ddsrv at http:\/\/127\.0\.0\.1:2 \(ECONNREFUSED\)/);
     const unknown = await runCli(['show', '987654'], env);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /there is no termination 987654/);
+    assert.match(unknown.stderr, /^ddsrv: error: there is no termination 987654; `ddsrv list` shows them/);
+    assert.doesNotMatch(unknown.stderr, /\/api\/v1/);
+    const unknownCancel = await runCli(['cancel', '987654'], env);
+    assert.match(unknownCancel.stderr, /there is no termination 987654; `ddsrv list`/);
+    const badCursor = await runCli(['list', '--cursor', 'bogus'], env);
+    assert.equal(badCursor.code, 2);
+    assert.match(badCursor.stderr, /--cursor: not one this server gave out/);
     const badId = await runCli(['cancel', 'abc'], env);
     assert.equal(badId.code, 2);
     assert.match(badId.stderr, /termination id is a positive whole number/);
@@ -141,6 +182,6 @@ describe('ddsrv list/show/cancel/expedite', () => {
     assert.equal(badUrl.code, 2);
     const help = await runCli(['expedite', '--help'], env);
     assert.equal(help.code, 0);
-    assert.match(help.stdout, /--url <URL>[\s\S]*--token <TOKEN>[\s\S]*--json/);
+    assert.match(help.stdout, /--url <URL>[\s\S]*--token-file <FILE>[\s\S]*--token <TOKEN>[\s\S]*--json/);
   });
 });

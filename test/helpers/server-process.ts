@@ -8,6 +8,8 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+/** tsx by its resolved location, so the CLI also runs from another working directory. */
+const TSX = import.meta.resolve('tsx');
 /** A server without credentials looks for them up to the EC2 instance metadata address: never from a test. */
 const NO_IMDS = { AWS_EC2_METADATA_DISABLED: 'true' };
 
@@ -36,11 +38,14 @@ export async function runCli(
   env: Record<string, string> = {},
   /** Kill it (SIGTERM) after this long: a command expected to exit that starts serving instead then fails, not hangs. */
   timeoutMs?: number,
+  /** The working directory (default: this process's). */
+  cwd?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
     env: { ...NO_IMDS, ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }),
+    ...(cwd === undefined ? {} : { cwd }),
   });
   let stdout = '';
   let stderr = '';
@@ -53,7 +58,7 @@ export async function runCli(
 /** Starts `ddsrv serve` with `args` and waits until it logs that it is ready. */
 export async function startServerProcess(args: string[], env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', `127.0.0.1:${port}`, ...args], {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve', `127.0.0.1:${port}`, ...args], {
     env: { ...NO_IMDS, ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
