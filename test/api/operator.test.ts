@@ -279,7 +279,7 @@ describe('cancel and expedite', () => {
 
 describe('authentication and documents', () => {
   test('the API and /metrics need the token; the dashboard page and the OpenAPI document do not', async () => {
-    for (const url of ['/api/v1/terminations', '/api/v1/terminations/1', '/metrics']) {
+    for (const url of ['/api/v1/terminations', '/api/v1/terminations/1', '/api/v1/status', '/metrics']) {
       const res = await get(url, {});
       assert.equal(res.statusCode, 401, url);
       assert.equal(res.json().error, 'unauthorized');
@@ -297,7 +297,7 @@ describe('authentication and documents', () => {
   test('the OpenAPI document is generated from the route schemas', async () => {
     const doc = (await get('/api/v1/openapi.json', {})).json();
     assert.equal(doc.openapi, '3.1.0');
-    for (const path of ['/api/v1/terminations', '/api/v1/terminations/{id}', '/api/v1/terminations/{id}/cancel', '/api/v1/terminations/{id}/expedite', '/delayed-termination', '/metrics', '/']) {
+    for (const path of ['/api/v1/terminations', '/api/v1/terminations/{id}', '/api/v1/terminations/{id}/cancel', '/api/v1/terminations/{id}/expedite', '/api/v1/status', '/delayed-termination', '/metrics', '/']) {
       assert.ok(doc.paths[path], path);
     }
     const list = doc.paths['/api/v1/terminations'].get;
@@ -310,6 +310,9 @@ describe('authentication and documents', () => {
     assert.equal(cancel.requestBody.required, false);
     assert.deepEqual(doc.paths['/delayed-termination'].get.security, []);
     assert.ok(doc.components.securitySchemes.bearer);
+    const status = doc.paths['/api/v1/status'].get.responses['200'].content['application/json'].schema;
+    assert.deepEqual(status.properties.aws_credentials.properties.state.enum, ['unchecked', 'ok', 'missing']);
+    assert.equal(doc.paths['/api/v1/status'].get.security, undefined, 'behind the token');
   });
 });
 
