@@ -57,34 +57,45 @@ export function crossOriginProblem(request: FastifyRequest, hosts: HostPolicy): 
   return `it comes from the page origin ${from.origin}, not from this service`;
 }
 
+/** The refusal a request gets before authentication (closing, Host, origin), or null. */
+function refusal(request: FastifyRequest, options: RequestGuardOptions): HttpError | null {
+  if (options.isClosing()) {
+    return new HttpError(503, 'shutting_down', 'the server is shutting down; nothing of this request was recorded: retry it (another replica, or this one once restarted)', {
+      'retry-after': '5',
+      connection: 'close',
+    });
+  }
+  const host = request.headers.host;
+  if (host === undefined) {
+    if (request.raw.httpVersion !== '1.0') return new HttpError(400, 'missing_host', 'the request has no Host header (HTTP/1.1 requires one)');
+  } else if (!options.hosts.allows(host)) {
+    const name = hostName(host);
+    return new HttpError(
+      421,
+      'unknown_host',
+      `this server does not answer to the name ${JSON.stringify(name)} (a protection against DNS rebinding): if that name is meant to reach it, start it with --allowed-hosts ${name} (or DDSRV_ALLOWED_HOSTS)`,
+    );
+  }
+  if (SAFE_METHODS.has(request.method)) return null;
+  const problem = crossOriginProblem(request, options.hosts);
+  return problem ? new HttpError(403, 'cross_origin', `refused: ${problem}; a web page cannot act on this service. Nothing was done`) : null;
+}
+
+/** A state-changing request that is not JSON-typed: its refusal, or null. */
+function notJson(request: FastifyRequest): HttpError | null {
+  if (SAFE_METHODS.has(request.method) || request.routeOptions.config.changesNothing || request.routeOptions.url === undefined) return null;
+  const type = request.headers['content-type'];
+  if (type !== undefined && JSON_TYPE.test(type)) return null;
+  return new HttpError(415, 'unsupported_media_type', `Content-Type must be application/json (got ${JSON.stringify(type ?? 'none')}); send a JSON body, {} when there is nothing to say. Nothing was done`);
+}
+
 export function installRequestGuard(app: FastifyInstance, options: RequestGuardOptions): void {
-  app.addHook('onRequest', async (request, reply) => {
-    if (options.isClosing()) {
-      void reply.header('connection', 'close');
-      throw new HttpError(503, 'shutting_down', 'the server is shutting down; nothing of this request was recorded: retry it (another replica, or this one once restarted)', { 'retry-after': '5' });
-    }
-    const host = request.headers.host;
-    if (host === undefined) {
-      if (request.raw.httpVersion !== '1.0') throw new HttpError(400, 'missing_host', 'the request has no Host header (HTTP/1.1 requires one)');
-    } else if (!options.hosts.allows(host)) {
-      throw new HttpError(
-        421,
-        'unknown_host',
-        `this server does not answer to the name ${JSON.stringify(hostName(host))} (a protection against DNS rebinding): if that name is meant to reach it, start it with --allowed-hosts ${hostName(host)} (or DDSRV_ALLOWED_HOSTS)`,
-      );
-    }
-    if (SAFE_METHODS.has(request.method)) return;
-    const problem = crossOriginProblem(request, options.hosts);
-    if (problem) {
-      throw new HttpError(403, 'cross_origin', `refused: ${problem}; a web page cannot act on this service. Nothing was done`);
-    }
-  });
+  // Callback hooks, not async ones: they run on every request, hand-offs included.
+  app.addHook('onRequest', (request, _reply, done) => done(refusal(request, options) ?? undefined));
   // After authentication (onRequest), before the body is read: a client without the token learns nothing.
-  app.addHook('preParsing', async (request) => {
-    if (SAFE_METHODS.has(request.method) || request.routeOptions.config.changesNothing || request.routeOptions.url === undefined) return;
-    const type = request.headers['content-type'];
-    if (type === undefined || !JSON_TYPE.test(type)) {
-      throw new HttpError(415, 'unsupported_media_type', `Content-Type must be application/json (got ${JSON.stringify(type ?? 'none')}); send a JSON body, {} when there is nothing to say. Nothing was done`);
-    }
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    const refused = notJson(request);
+    if (refused) done(refused);
+    else done(null, payload);
   });
 }
