@@ -30,6 +30,8 @@ function serveCommand(): Command {
     .option('--dry-run', `do everything but terminate (EC2 DryRun) ${env('DRY_RUN=true')}`)
     .option('--log-level <LEVEL>', `fatal, error, warn, info, debug, trace or silent ${env('LOG_LEVEL')} (default ${DEFAULTS.logLevel})`)
     .option('--body-limit <SIZE>', `largest accepted request body ${env('BODY_LIMIT')} (default ${DEFAULTS.bodyLimit})`)
+    .option('--allowed-hosts <NAMES>', `Host names served besides localhost/127.0.0.1/[::1], comma-separated; '*' for any (DNS-rebinding defence) ${env('ALLOWED_HOSTS')}`)
+    .option('--max-user-data <SIZE>', `largest user_data of a hand-off, serialized ${env('MAX_USER_DATA')} (default ${DEFAULTS.maxUserData})`)
     .option('--tls-cert <FILE>', `PEM certificate: serve HTTPS ${env('TLS_CERT')}`)
     .option('--tls-key <FILE>', `PEM private key for --tls-cert ${env('TLS_KEY')}`)
     .option('--max-pending <N>', `live terminations beyond which hand-offs get 429 (0: no limit) ${env('MAX_PENDING')} (default 0)`)

@@ -9,6 +9,7 @@ import { DEFAULT_AWS_OPTIONS, type AwsOptions } from './aws/clients.js';
 import type { CredentialsWatchOptions } from './aws/credentials.js';
 import { DurationError, parseDuration } from './domain/duration.js';
 import { ListenError, parseListen, type ListenAddress } from './domain/listen.js';
+import { AllowedHostsError, parseAllowedHosts } from './domain/allowed-hosts.js';
 import { parseSize, SizeError } from './domain/size.js';
 import { loadPolicyFile, PolicyError } from './policy/load.js';
 import { Policy } from './policy/resolve.js';
@@ -41,6 +42,8 @@ export interface ServeFlags {
   maxTerminationsPerMinute?: string;
   tlsCert?: string;
   tlsKey?: string;
+  allowedHosts?: string;
+  maxUserData?: string;
 }
 
 export interface ServeConfig {
@@ -55,6 +58,10 @@ export interface ServeConfig {
   dryRun: boolean;
   logLevel: Level;
   bodyLimitBytes: number;
+  /** Largest serialized `user_data` of a hand-off (413 beyond). */
+  maxUserDataBytes: number;
+  /** `Host` names served besides the loopback ones (`*`: any); null: the listener's default (domain/allowed-hosts.ts). */
+  allowedHosts: string[] | '*' | null;
   /** Live terminations beyond which hand-offs get 429; 0 = no ceiling. */
   maxPending: number;
   /** Terminations started per minute (per process); 0 = no ceiling. */
@@ -77,6 +84,7 @@ export const DEFAULTS = {
   database: 'ddsrv.db',
   logLevel: 'info',
   bodyLimit: '1MiB',
+  maxUserData: '16KiB',
   lease: '30s',
   pollInterval: '1s',
   maxAttempts: String(DEFAULT_RETRY.maxAttempts),
@@ -111,7 +119,7 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
     try {
       return parser(raw);
     } catch (err) {
-      if (err instanceof DurationError || err instanceof ListenError || err instanceof SizeError || err instanceof ConfigError) {
+      if (err instanceof DurationError || err instanceof ListenError || err instanceof SizeError || err instanceof ConfigError || err instanceof AllowedHostsError) {
         throw new ConfigError(`${flagName(name)} (or ${envName(name)}): ${err.message}`);
       }
       throw err;
@@ -182,6 +190,8 @@ export function resolveServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = p
     dryRun: bool('dryRun'),
     logLevel: logLevel as Level,
     bodyLimitBytes: parse('bodyLimit', DEFAULTS.bodyLimit, parseSize),
+    maxUserDataBytes: parse('maxUserData', DEFAULTS.maxUserData, parseSize),
+    allowedHosts: pick('allowedHosts') === undefined ? null : parse('allowedHosts', '', parseAllowedHosts),
     maxPending: parse('maxPending', DEFAULTS.maxPending, wholeNumber),
     maxTerminationsPerMinute: parse('maxTerminationsPerMinute', DEFAULTS.maxTerminationsPerMinute, wholeNumber),
     tls,

@@ -12,6 +12,7 @@ import type { ServiceStatus } from './api/routes/status.js';
 import type { ServeConfig } from './config.js';
 import { formatDuration } from './domain/duration.js';
 import { isLoopback } from './domain/listen.js';
+import { hostPolicy } from './domain/allowed-hosts.js';
 import { connect } from './store/connect.js';
 import { GroupCommit } from './store/group-commit.js';
 import { LiveCount } from './store/live-count.js';
@@ -63,6 +64,7 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
   const connection = await connect(config.database, {
     // A shared database closed a connection nobody was using (failover, restart): the pool reconnects.
     onError: (err) => log.warn({ err: { message: err.message } }, 'database connection lost; reconnecting on next use'),
+    onWriteHealth: (failure) => (failure === null ? log.info('the database accepts writes again') : log.error({ reason: failure }, 'the database cannot be written: hand-offs get 503, the health check 503')),
   });
   const store = new TerminationStore(connection.db, connection.engine, connection);
   try {
@@ -124,10 +126,12 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
     operator: { store, now: Date.now, pokeWorker: () => worker.poke(), onAction: () => notifier?.poke(), status: () => serviceStatus(config, credentials, worker) },
     authToken: config.authToken,
     bodyLimitBytes: config.bodyLimitBytes,
+    maxUserDataBytes: config.maxUserDataBytes,
+    hosts: hostPolicy(config.listen.host, config.allowedHosts),
     now: Date.now,
     plan: (doc, now) => planHandOff(config.policy, doc, now, config.dryRun),
     recordHandOff: (record) => committer.submit(record),
-    ready: connection.ready,
+    unavailable: connection.unavailable,
     onAccepted: (scheduled) => {
       live.added(scheduled.filter((s) => !s.duplicate).length);
       metrics.scheduled(scheduled);

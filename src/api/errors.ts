@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { HandOffError } from '../domain/handoff.js';
+import { CommitOutcomeUnknownError, isDiskFailure, storeFailureReason } from '../store/failures.js';
 
 /** An error whose message is safe and useful to show the client. */
 export class HttpError extends Error {
@@ -52,6 +53,19 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   }
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     void reply.code(error.statusCode).send({ error: 'bad_request', message: error.message });
+    return;
+  }
+  if (error instanceof CommitOutcomeUnknownError) {
+    request.log.error({ err: error }, 'request outcome unknown');
+    void reply.code(503).header('retry-after', '5').send({
+      error: 'outcome_unknown',
+      message: `the database did not confirm this request (${error.message}): it may or may not have taken effect. Look before retrying (GET the termination); retrying a hand-off is always safe (request id ${request.id})`,
+    });
+    return;
+  }
+  if (isDiskFailure(error)) {
+    request.log.error({ err: error }, 'request failed: the database cannot be written');
+    void reply.code(503).header('retry-after', '5').send({ error: 'store_unavailable', message: `${storeFailureReason(error)}; nothing of this request was recorded, retry later` });
     return;
   }
   request.log.error({ err: error }, 'request failed');

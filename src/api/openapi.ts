@@ -69,8 +69,9 @@ function operation(route: RouteOptions, method: string) {
   };
   if (parameters.length > 0) op.parameters = parameters;
   if (schema.body) {
-    const types = ([] as unknown[]).concat(schema.body.type ?? []);
-    op.requestBody = { required: !types.includes('null'), content: json(schema.body) };
+    // Required even where the schema admits null: a state-changing request must be application/json
+    // (request-guard.ts), so `{}` (or `null`) is what "nothing to say" looks like.
+    op.requestBody = { required: true, description: 'application/json; send {} when there is nothing to say', content: json(schema.body) };
   }
   op.responses = Object.fromEntries(
     Object.entries(schema.response ?? { 200: {} }).map(([code, s]) => [code, { description: s.description ?? STATUS_TEXT[code] ?? 'See the body', content: json(s) }]),
@@ -134,9 +135,12 @@ const HAND_WRITTEN = {
         },
         '400': { description: 'malformed document; nothing was scheduled', content: json(ERROR_SCHEMA) },
         '401': { description: 'credentials missing or wrong', content: json(ERROR_SCHEMA) },
-        '413': { description: 'body over the limit', content: json(ERROR_SCHEMA) },
-        '415': { description: 'not application/json', content: json(ERROR_SCHEMA) },
-        '503': { description: 'the database failed; nothing was recorded; retry', content: json(ERROR_SCHEMA) },
+        '413': { description: '`body_too_large`: the body is over --body-limit; `user_data_too_large`: user_data is over --max-user-data (16 KiB serialized by default). Nothing was scheduled', content: json(ERROR_SCHEMA) },
+        '503': {
+          description:
+            '`store_unavailable`: the database failed, nothing was recorded, retry; `outcome_unknown`: the database did not confirm the commit, the hand-off may or may not be recorded, retrying is safe; `shutting_down`: retry elsewhere or later',
+          content: json(ERROR_SCHEMA),
+        },
       },
     },
   },
@@ -159,6 +163,28 @@ const HAND_WRITTEN = {
   },
 };
 
+/** What any route may answer before it runs (request-guard.ts, client-errors.ts). */
+const EVERY_ROUTE = {
+  '421': { description: '`unknown_host`: the Host header does not name this service (DNS-rebinding defence); the message names --allowed-hosts', content: json(ERROR_SCHEMA) },
+};
+/** What every state-changing route (any method but GET, HEAD, OPTIONS) may answer besides. */
+const STATE_CHANGING = {
+  '403': { description: '`cross_origin`: sent by a web page of another origin (Origin, or Sec-Fetch-Site cross-site/same-site); nothing was done', content: json(ERROR_SCHEMA) },
+  '413': { description: '`body_too_large`: the body is over --body-limit', content: json(ERROR_SCHEMA) },
+  '415': { description: '`unsupported_media_type`: not application/json (send {} when there is nothing to say); nothing was done', content: json(ERROR_SCHEMA) },
+  '503': { description: '`shutting_down`: the server is closing, nothing was done; `outcome_unknown`: the database did not confirm the change, look before retrying', content: json(ERROR_SCHEMA) },
+};
+
+/** Adds the answers common to all routes, without replacing a route's own. */
+function withCommonAnswers(paths: Record<string, Record<string, unknown>>): void {
+  for (const operations of Object.values(paths)) {
+    for (const [method, op] of Object.entries(operations) as [string, { responses: Record<string, unknown> }][]) {
+      const common = ['get', 'head', 'options'].includes(method) ? EVERY_ROUTE : { ...EVERY_ROUTE, ...STATE_CHANGING };
+      op.responses = { ...common, ...op.responses };
+    }
+  }
+}
+
 export function openApiDocument(routes: RouteOptions[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = structuredClone(HAND_WRITTEN);
   for (const route of routes) {
@@ -171,12 +197,16 @@ export function openApiDocument(routes: RouteOptions[]): Record<string, unknown>
   paths[OPENAPI_PATH] = {
     get: { operationId: 'openapi', summary: 'This document', tags: ['operator'], security: [], responses: { '200': { description: 'OpenAPI 3.1', content: json({ type: 'object' }) } } },
   };
+  withCommonAnswers(paths);
   return {
     openapi: '3.1.0',
     info: {
       title: 'asg-delegated-destroy (ddsrv)',
       version: VERSION,
-      description: 'Durable delayed termination of EC2 instances handed off by Skopos, and the operator API to watch and steer it.',
+      description:
+        'Durable delayed termination of EC2 instances handed off by Skopos, and the operator API to watch and steer it. ' +
+        'Every error is `{"error": code, "message": text}`, including those sent before a route runs: 400 `malformed_request`, ' +
+        '`invalid_url` or `missing_host`, 408 `request_timeout` (the whole request must arrive within 30 s), 431 `headers_too_large`.',
     },
     components: {
       securitySchemes: {

@@ -36,6 +36,8 @@ const instanceId = z
   .string({ error: `must be a string (${idHelp})` })
   .regex(INSTANCE_ID, { error: (issue) => `${JSON.stringify(issue.input)} is not an EC2 instance id (${idHelp})` });
 const label = z.string({ error: 'must be a string or null' }).max(MAX_LABEL_LENGTH, { error: `must be at most ${MAX_LABEL_LENGTH} characters` });
+// `.` and `..` would move a drain hook's URL path when put into a segment of it (worker/hook-url.ts).
+const name = label.refine((v) => v !== '.' && v !== '..', { error: (issue) => `${JSON.stringify(issue.input)} is not a usable name ('.' and '..' are path navigation, not names)` });
 
 const documentSchema = z.object({
   ec2_instance_id: instanceId.nullish(),
@@ -49,8 +51,8 @@ const documentSchema = z.object({
     .regex(REGION, { error: (issue) => `${JSON.stringify(issue.input)} is not an AWS region name (e.g. us-east-1, eu-central-2, us-gov-west-1)` })
     .nullish(),
   ip_address: label.nullish(),
-  project: label.nullish(),
-  component: label.nullish(),
+  project: name.nullish(),
+  component: name.nullish(),
   user_data: z.unknown().optional(),
 });
 

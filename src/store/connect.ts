@@ -17,24 +17,30 @@ import { sqliteRuntimeProblem, UnsupportedRuntimeError } from './sqlite-runtime.
 import type { Database } from './schema.js';
 import { withStatementCache } from './statement-cache.js';
 import { WalSync } from './wal-sync.js';
+import { CommitOutcomeUnknownError } from './failures.js';
+import { SqliteWriteHealth, WAL_SIZE_LIMIT_BYTES } from './sqlite-health.js';
 
 export interface Connection {
   db: Kysely<Database>;
   engine: Engine;
   /** Where it is, with any password removed, for logs. */
   description: string;
-  /** Whether the database answers now (the health check). Cheap; never throws. */
-  ready(): Promise<boolean>;
+  /** Null when the database can take writes now; otherwise why not (the health check). Cheap; never throws. */
+  unavailable(): Promise<string | null>;
   /** Resolves once everything committed so far is on stable storage (see wal-sync.ts). */
   afterCommit(): Promise<void>;
   close(): Promise<void>;
   /** SQLite: the connection itself, for the statements that skip the query builder (sqlite-handoffs.ts). */
   sqlite?: BetterSqlite3.Database;
+  /** SQLite: tells the health check how a write that skipped the query builder went (sqlite-health.ts). */
+  writeHealth?: Pick<SqliteWriteHealth, 'noteError' | 'noteSuccess'>;
 }
 
 export interface ConnectOptions {
   /** Connection errors that no query is waiting for (a server that closed an idle connection). */
   onError?: (err: Error) => void;
+  /** SQLite: the store stopped being able to write (why), or can again (null). */
+  onWriteHealth?: (failure: string | null) => void;
 }
 
 export class DatabaseUrlError extends Error {}
@@ -56,7 +62,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     try {
       const pg = openPostgres(url, options.onError);
       // PostgreSQL's COMMIT returns once the server has made it durable.
-      return { db: pg.db, engine, description: pg.description, ready: pg.ready, afterCommit: async () => {}, close: () => pg.db.destroy() };
+      return { db: pg.db, engine, description: pg.description, unavailable: pg.unavailable, afterCommit: async () => {}, close: () => pg.db.destroy() };
     } catch (err) {
       if (err instanceof PostgresUrlError) throw new DatabaseUrlError(err.message);
       throw err;
@@ -82,23 +88,31 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
     // few rows, operator.ts), so memory stays bounded.
     sqlite.pragma('temp_store = MEMORY');
     sqlite.pragma('foreign_keys = ON');
+    // After a checkpoint the log is cut back to this size, so it cannot keep a full disk full.
+    sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     // Take the exclusive lock now, so a second server on the same file fails at start, not later.
     sqlite.exec('BEGIN IMMEDIATE; COMMIT;');
   } catch (err) {
     sqlite.close();
     throw new DatabaseUrlError(`cannot lock ${path}: another process (a second ddsrv?) is using it (${(err as Error).message})`);
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite, (err) => health.noteError(err)) }) });
   const inMemory = path === ':memory:' || path.startsWith('file::memory:');
   const wal = inMemory ? null : new WalSync(`${path}-wal`);
+  const flush = () => wal?.sync() ?? Promise.resolve();
+  const health = new SqliteWriteHealth(sqlite, (work) => db.connection().execute(async () => work()), flush, options.onWriteHealth);
   return {
     db,
     engine,
     sqlite,
+    writeHealth: health,
     description: path,
-    // A local file that opened and locked is there for this process.
-    ready: async () => true,
-    afterCommit: () => wal?.sync() ?? Promise.resolve(),
+    unavailable: () => health.unavailable(),
+    afterCommit: () =>
+      flush().catch((err: unknown) => {
+        health.noteError(err);
+        throw new CommitOutcomeUnknownError(`the commit could not be flushed to disk: ${(err as Error).message}`, err);
+      }),
     close: async () => {
       await db.destroy();
       await wal?.close();

@@ -9,7 +9,8 @@
  *   black hole answers nothing at all), `idle_in_transaction_session_timeout` (a frozen replica cannot
  *   hold row locks forever) and TCP keep-alive, and a connection attempt gives up after
  *   `connect_timeout`. A query that fails for any of these reasons fails its request (a hand-off then
- *   answers 503 and is not acknowledged); the pool drops the broken connection and opens a new one.
+ *   answers 503 and is not acknowledged) within `query_timeout`; the pool drops the broken connection
+ *   and opens a new one. A COMMIT left unanswered is reported as such (postgres-pool.ts).
  * - A connection the server closes while it is idle or checked out (failover, `pg_terminate_backend`)
  *   emits 'error' on the pool or client. Both are handled here: unhandled, either would crash the process.
  *
@@ -20,9 +21,10 @@
  * `sslrootcert`, `application_name`, ...) passes through.
  */
 import pg from 'pg';
-import { Kysely, PostgresDialect, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import { parseDuration } from '../domain/duration.js';
 import type { Database } from './schema.js';
+import { discardingPool } from './postgres-pool.js';
 
 export interface PostgresSettings {
   poolSize: number;
@@ -57,8 +59,8 @@ export class PostgresUrlError extends Error {}
 
 export interface PostgresConnection {
   db: Kysely<Database>;
-  /** A cheap `select 1` within `healthTimeoutMs`: false when the database cannot be reached. */
-  ready(): Promise<boolean>;
+  /** A cheap `select 1` within `healthTimeoutMs`: null when it answered, else why not. */
+  unavailable(): Promise<string | null>;
   description: string;
   settings: PostgresSettings;
 }
@@ -128,34 +130,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/**
- * The pool as Kysely sees it, except that a connection whose query hit `query_timeout` is closed instead
- * of going back to the pool: its query may still be running (or its packets lost), and every later
- * query on it would queue behind that one and time out too.
- */
-function discardingTimedOut(pool: pg.Pool): PostgresPool {
-  return {
-    async connect(): Promise<PostgresPoolClient> {
-      const client = await pool.connect();
-      let broken = false;
-      return {
-        async query(text: string, values: ReadonlyArray<unknown>) {
-          try {
-            return await client.query(text, values as unknown[]);
-          } catch (err) {
-            if ((err as Error).message === 'Query read timeout') broken = true; // pg's query_timeout error (pg 8.x)
-            throw err;
-          }
-        },
-        release(destroy?: boolean) {
-          client.release(destroy || broken ? true : undefined);
-        },
-      } as unknown as PostgresPoolClient; // no cursor support: ddsrv does not stream
-    },
-    end: () => pool.end(),
-  };
-}
-
 export function openPostgres(url: string, onError: (err: Error) => void = () => {}): PostgresConnection {
   const { connectionString, settings } = parsePostgresUrl(url);
   const pool = new pg.Pool({
@@ -176,17 +150,17 @@ export function openPostgres(url: string, onError: (err: Error) => void = () => 
   // 'error' would crash the process. Its next query fails (and is reported there); the pool drops it.
   pool.on('connect', (client) => client.on('error', () => {}));
 
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: discardingTimedOut(pool) }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: discardingPool(pool) }) });
   return {
     db,
     settings,
     description: redactUrl(url),
-    async ready() {
+    async unavailable() {
       try {
         await withTimeout(pool.query('select 1'), settings.healthTimeoutMs);
-        return true;
-      } catch {
-        return false;
+        return null;
+      } catch (err) {
+        return `its database ${/no answer within/.test((err as Error).message) ? `did not answer within ${settings.healthTimeoutMs} ms` : 'is unreachable'}`;
       }
     },
   };

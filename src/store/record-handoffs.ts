@@ -52,6 +52,8 @@ export class HandOffRecorder {
     private readonly afterCommit: () => Promise<void>,
     /** SQLite: the connection under `db`; absent on PostgreSQL. */
     private readonly sqlite: BetterSqlite3.Database | undefined,
+    /** SQLite: the health check, told how each group's write went. */
+    private readonly writeHealth?: { noteError(err: unknown): void; noteSuccess(): void },
   ) {}
 
   /**
@@ -68,9 +70,15 @@ export class HandOffRecorder {
       // Inside someone's open transaction, better-sqlite3 would make ours a savepoint, and this group
       // would be acknowledged with no commit of its own.
       if (sqlite.inTransaction) throw new Error('a transaction was left open on the SQLite connection; hand-offs not recorded');
-      return write(docs, now);
+      try {
+        return write(docs, now);
+      } catch (err) {
+        this.writeHealth?.noteError(err);
+        throw err;
+      }
     });
     await this.afterCommit();
+    this.writeHealth?.noteSuccess();
     return scheduled;
   }
 

@@ -47,6 +47,8 @@ export interface Durability {
   close(): Promise<void>;
   /** SQLite: the connection under `db`, for the hand-off insert without the query builder. */
   sqlite?: BetterSqlite3.Database;
+  /** SQLite: told how that insert went (the health check, sqlite-health.ts). */
+  writeHealth?: { noteError(err: unknown): void; noteSuccess(): void };
 }
 
 export class TerminationStore {
@@ -57,7 +59,7 @@ export class TerminationStore {
     readonly engine: Engine,
     private readonly durability: Durability = { afterCommit: async () => {}, close: () => db.destroy() },
   ) {
-    this.handOffs = new HandOffRecorder(db, (work) => this.durably(work), () => durability.afterCommit(), durability.sqlite);
+    this.handOffs = new HandOffRecorder(db, (work) => this.durably(work), () => durability.afterCommit(), durability.sqlite, durability.writeHealth);
   }
 
   /** Runs `work` in a transaction and returns once its commit is durable: call it for anything acknowledged. */

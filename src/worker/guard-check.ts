@@ -9,7 +9,7 @@ import type { CallCounter } from '../aws/ec2.js';
 import { describeInstanceRecords, goneReason, terminationProtected } from '../aws/instances.js';
 import type { GuardPolicy } from '../policy/resolve.js';
 import type { TerminationRow } from '../store/schema.js';
-import { guardRefusal } from './guard.js';
+import { guardRefusal, regionRefusal } from './guard.js';
 
 export interface GuardVerdicts {
   allowed: TerminationRow[];
@@ -18,6 +18,9 @@ export interface GuardVerdicts {
 }
 
 export async function checkGuards(rows: TerminationRow[], region: string, client: EC2Client, guard: GuardPolicy, count?: CallCounter): Promise<GuardVerdicts> {
+  // A region outside the allow-list is refused before anything is asked of it: not even DescribeInstances.
+  const outside = regionRefusal(guard, region);
+  if (outside !== null) return { allowed: [], ended: rows.map((row) => ({ row, state: 'refused' as const, detail: outside })) };
   const records = await describeInstanceRecords(client, rows.map((r) => r.instance_id), count);
   const verdicts: GuardVerdicts = { allowed: [], ended: [] };
   const candidates: TerminationRow[] = [];

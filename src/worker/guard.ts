@@ -35,11 +35,16 @@ export function tagPatternMatches(pattern: string, value: string, subject: Guard
   return !unresolved && regex.test(value);
 }
 
+/** Why `guard.regions` refuses a region, or null. Known before any AWS call, so none is made there. */
+export function regionRefusal(guard: Pick<GuardPolicy, 'regions'>, region: string): string | null {
+  if (guard.regions === null || guard.regions.includes(region)) return null;
+  return `region ${region} is not in guard.regions (${guard.regions.join(', ')}); no AWS call was made there`;
+}
+
 /** The reason the guard refuses this instance, or null when it may be acted on. */
 export function guardRefusal(guard: Pick<GuardPolicy, 'requireTags' | 'protectTag' | 'regions'>, facts: InstanceFacts, subject: GuardSubject): string | null {
-  if (guard.regions !== null && !guard.regions.includes(facts.region)) {
-    return `region ${facts.region} is not in guard.regions (${guard.regions.join(', ')})`;
-  }
+  const region = regionRefusal(guard, facts.region);
+  if (region !== null) return region;
   if (guard.protectTag !== null && Object.hasOwn(facts.tags, guard.protectTag)) {
     return `the instance carries the protect tag '${guard.protectTag}'`;
   }

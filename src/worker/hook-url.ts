@@ -51,15 +51,33 @@ export function buildHookUrl(template: string, vars: HookVariables): URL {
     if (family === 0) throw new HookUrlError(`EC2 reports a private address that is not an IP address: ${JSON.stringify(ip)}`);
     host = origin.replaceAll('{private_ip}', family === 6 ? `[${ip}]` : ip);
   }
-  const path = rest.replace(VARIABLE, (whole, name: string) => {
-    if (!(name in vars)) return whole;
-    const value = vars[name as keyof HookVariables];
-    return encodeURIComponent(value ?? '');
-  });
-  const url = new URL(host + path);
+  const url = new URL(host + fillPath(rest, vars));
   // Belt and braces: whatever the values, the request goes to the host the template and EC2 named.
   if (url.origin !== new URL(host).origin) throw new HookUrlError(`the hook URL's host changed after templating (${url.host})`);
   return url;
+}
+
+/** `.`, `..` and their percent-encoded spellings, which URL parsers resolve (WHATWG URL included). */
+const DOT_SEGMENT = /^(\.|%2e){1,2}$/i;
+
+/**
+ * The path and query with the values filled in, percent-encoded. A path segment that a value made into
+ * `.` or `..` would move the path (`/svc/{component}/ack` with `..` became `/svc/ack`), and encoding
+ * cannot prevent it (`%2E%2E` is resolved too), so such a value is refused.
+ */
+function fillPath(rest: string, vars: HookVariables): string {
+  const fill = (text: string) =>
+    text.replace(VARIABLE, (whole, name: string) => (name in vars ? encodeURIComponent(vars[name as keyof HookVariables] ?? '') : whole));
+  const end = rest.search(/[?#]/);
+  const [path, tail] = end < 0 ? [rest, ''] : [rest.slice(0, end), rest.slice(end)];
+  const segments = path.split('/').map((segment) => {
+    const filled = fill(segment);
+    if (filled !== segment && DOT_SEGMENT.test(filled)) {
+      throw new HookUrlError(`the value ${JSON.stringify(decodeURIComponent(filled))} would turn the path segment ${JSON.stringify(segment)} into a dot segment and move the URL's path; not called`);
+    }
+    return filled;
+  });
+  return segments.join('/') + fill(tail);
 }
 
 /** What history shows of a URL: no query string or credentials (they may carry secrets). */

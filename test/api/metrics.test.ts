@@ -58,9 +58,9 @@ test('accepted and rejected hand-offs are counted, rejections by the error code 
 test('operator actions, worker outcomes, drains and AWS calls are counted', async () => {
   const res = await handOff({ ec2_instance_ids: ['i-00000000000000b01', 'i-00000000000000b02', 'i-00000000000000b03'] });
   const [a, b, c] = res.json().terminations as { id: number }[];
-  assert.equal((await svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${a!.id}/cancel`, headers: auth })).statusCode, 200);
-  assert.equal((await svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${a!.id}/cancel`, headers: auth })).statusCode, 409);
-  assert.equal((await svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${b!.id}/expedite`, headers: auth })).statusCode, 200);
+  assert.equal((await svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${a!.id}/cancel`, headers: { ...auth, ...json }, payload: {} })).statusCode, 200);
+  assert.equal((await svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${a!.id}/cancel`, headers: { ...auth, ...json }, payload: {} })).statusCode, 409);
+  assert.equal((await svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${b!.id}/expedite`, headers: { ...auth, ...json }, payload: {} })).statusCode, 200);
 
   // The worker hook, as the worker calls it: a terminated row, and a row that drained for 42 s.
   const row = (await svc.store.get(b!.id))!;

@@ -58,9 +58,9 @@ describe('cancel and expedite against moto', { skip }, () => {
       return rows.every((r) => r?.step === 'terminate' && r.lease_owner === null && r.next_attempt_at! > Date.now() + 3_000_000) ? true : undefined;
     });
 
-    const cancelled = await svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${keepId}/cancel`, headers: auth });
+    const cancelled = await svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${keepId}/cancel`, headers: { ...auth, ...json }, payload: {} });
     assert.equal(cancelled.statusCode, 200, cancelled.body);
-    const expedited = await svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${killId}/expedite`, headers: auth });
+    const expedited = await svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${killId}/expedite`, headers: { ...auth, ...json }, payload: {} });
     assert.equal(expedited.statusCode, 200, expedited.body);
 
     const done = await waitFor('the expedited termination to finish', async () => {
@@ -76,7 +76,7 @@ describe('cancel and expedite against moto', { skip }, () => {
     assert.equal(events[0], 'accepted');
     assert.ok(events.indexOf('expedited') < events.indexOf('terminate.started'), events.join(' '));
     assert.equal(events.at(-1), 'terminate.ok');
-    assert.equal((await svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${killId}/cancel`, headers: auth })).json().state, 'terminated');
+    assert.equal((await svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${killId}/cancel`, headers: { ...auth, ...json }, payload: {} })).json().state, 'terminated');
 
     const metrics = (await svc.app.inject({ method: 'GET', url: '/metrics', headers: auth })).body;
     assert.match(metrics, /^ddsrv_aws_calls_total\{operation="TerminateInstances",outcome="ok"\} 1$/m);

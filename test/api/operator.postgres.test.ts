@@ -35,7 +35,7 @@ describe('operator API on PostgreSQL', { skip }, () => {
     return res.json().terminations.map((t: { id: number }) => t.id) as number[];
   };
   const get = (url: string) => svc.app.inject({ method: 'GET', url, headers: auth });
-  const post = (url: string) => svc.app.inject({ method: 'POST', url, headers: auth });
+  const post = (url: string) => svc.app.inject({ method: 'POST', url, headers: { ...auth, ...json }, payload: {} });
 
   test('the migration made its indexes and the outbox table', async () => {
     const indexes = (await queryDatabase<{ indexname: string }>(db.url, "select indexname from pg_indexes where tablename in ('terminations', 'notification_outbox')")).map((r) => r.indexname);

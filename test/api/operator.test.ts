@@ -32,8 +32,8 @@ async function handOff(doc: Record<string, unknown>): Promise<{ id: number; inst
   return res.json().terminations;
 }
 const get = (url: string, headers: Record<string, string> = auth) => svc.app.inject({ method: 'GET', url, headers });
-const post = (url: string, payload?: unknown) =>
-  svc.app.inject({ method: 'POST', url, headers: payload === undefined ? auth : { ...auth, ...json }, ...(payload === undefined ? {} : { payload: payload as object }) });
+// Actions are JSON-typed, `{}` when there is nothing to say (request-guard.ts).
+const post = (url: string, payload: unknown = {}) => svc.app.inject({ method: 'POST', url, headers: { ...auth, ...json }, payload: payload as object });
 
 describe('listing', () => {
   const ids: Record<string, number[]> = { shop: [], blog: [] };
@@ -307,7 +307,10 @@ describe('authentication and documents', () => {
     const cancel = doc.paths['/api/v1/terminations/{id}/cancel'].post;
     assert.deepEqual(cancel.responses['409'].content['application/json'].schema.required, ['error', 'message', 'state']);
     assert.equal(cancel.parameters[0].in, 'path');
-    assert.equal(cancel.requestBody.required, false);
+    assert.equal(cancel.requestBody.required, true, 'application/json, {} when there is nothing to say');
+    assert.equal(cancel.responses['403'].content['application/json'].schema.required[0], 'error');
+    assert.ok(cancel.responses['415'] && cancel.responses['421'] && doc.paths['/delayed-termination'].post.responses['413'].description.includes('user_data_too_large'));
+    assert.equal(list.responses['403'], undefined, 'reads are never refused as cross-origin');
     assert.deepEqual(doc.paths['/delayed-termination'].get.security, []);
     assert.ok(doc.components.securitySchemes.bearer);
     const status = doc.paths['/api/v1/status'].get.responses['200'].content['application/json'].schema;

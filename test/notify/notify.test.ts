@@ -222,7 +222,7 @@ describe('notifications', () => {
     await receiver.waitFor(1); // the deliverer is now stuck on it
     const t0 = Date.now();
     await settle(h.svc, ids[1]!, 'failed', 'second');
-    const res = await h.svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${ids[2]}/cancel`, headers: auth });
+    const res = await h.svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${ids[2]}/cancel`, headers: { ...auth, ...json }, payload: {} });
     assert.equal(res.statusCode, 200);
     assert.ok(Date.now() - t0 < 500, `transitions took ${Date.now() - t0} ms while the webhook hung`);
     assert.equal((await outbox(h.svc)).length, 3, 'all three are queued');

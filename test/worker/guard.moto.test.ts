@@ -68,6 +68,20 @@ describe('guards against moto', { skip: motoSkip() }, () => {
     }
   });
 
+  test('a region outside the allow-list is refused before any AWS call, even for an id EC2 does not know there', async () => {
+    const svc = await workerService({}, POLICY);
+    try {
+      // Before the fix: DescribeInstances in ap-south-1, "not found", and the row ended `gone`.
+      const rows = await waitFinal(svc, await handOff(svc, ['i-0fa2fa2fa2fa2fa20'], 'ap-south-1', { project: 'shop' }));
+      assert.equal(rows[0]!.state, 'refused');
+      assert.match(rows[0]!.reason!, /region ap-south-1 is not in guard\.regions \(us-east-1, eu-west-1\); no AWS call was made there/);
+      const calls = (await svc.metrics.awsCalls.get()).values.reduce((sum, v) => sum + v.value, 0);
+      assert.equal(calls, 0, 'no AWS call at all');
+    } finally {
+      await svc.close();
+    }
+  });
+
   test('a protect tag added during the delay is honoured just before terminating', async () => {
     const svc = await workerService({ delay: '2s' }, POLICY);
     try {

@@ -47,3 +47,20 @@ test('missing project or component become empty; history shows no query string',
   assert.equal(url.search, '?p=&c=&token=s3cret');
   assert.equal(displayUrl(url), 'http://10.1.2.3/drain');
 });
+
+test('a value cannot move the path: one that makes a segment `.` or `..` is refused, however spelled', () => {
+  const template = 'http://{private_ip}:8080/svc/drain/{component}/ack';
+  for (const component of ['.', '..']) {
+    assert.throws(() => buildHookUrl(template, { ...vars, component }), (e: unknown) => e instanceof HookUrlError && /dot segment/.test((e as Error).message), component);
+  }
+  // Two values that only together make `..`, in one segment.
+  assert.throws(() => buildHookUrl('http://{private_ip}/svc/{project}{component}/ack', { ...vars, project: '.', component: '.' }), /dot segment/);
+  // Percent signs are encoded, so `%2e%2e` stays a literal name; dots among other characters are a name too.
+  assert.equal(buildHookUrl(template, { ...vars, component: '%2e%2e' }).pathname, '/svc/drain/%252e%252e/ack');
+  assert.equal(buildHookUrl(template, { ...vars, component: '...' }).pathname, '/svc/drain/.../ack');
+  assert.equal(buildHookUrl(template, { ...vars, component: 'web.v2' }).pathname, '/svc/drain/web.v2/ack');
+  // In the query a value is only a value.
+  assert.equal(buildHookUrl('http://{private_ip}/svc/ack?c={component}', { ...vars, component: '..' }).search, '?c=..');
+  // The template's own dot segments are the operator's choice, and resolved as usual.
+  assert.equal(buildHookUrl('http://{private_ip}/svc/../ack/{component}', vars).pathname, '/ack/web');
+});

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { instanceStates, launchInstances } from '../helpers/ec2-fixtures.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { awsTestEnv, motoSkip, startMoto, type Moto } from '../helpers/moto.js';
-import type { TestService } from '../helpers/service.js';
+import { json, type TestService } from '../helpers/service.js';
 import { handOff as handOffTo, waitFinal, workerService } from '../helpers/worker-service.js';
 
 const REGION = 'us-east-1';
@@ -161,7 +161,7 @@ describe('terminate step against moto', { skip }, () => {
     // The same database, served for real.
     const real = await service({ database, delay: '0' });
     try {
-      await real.app.inject({ method: 'POST', url: `/api/v1/terminations/${id}/expedite` });
+      await real.app.inject({ method: 'POST', url: `/api/v1/terminations/${id}/expedite`, headers: json, payload: {} });
       const [row] = await waitFinal(real, [id!]);
       assert.equal(row!.state, 'dry_run');
       assert.match(row!.reason!, /handed off while the server ran with --dry-run/);
