@@ -2,26 +2,10 @@
  * The body of a notification: `json` (a stable document for programs) or `slack` (Slack's incoming
  * webhook shape, `{"text": ...}`, which Mattermost, Rocket.Chat and others accept too).
  */
+import type { Notification } from '../store/ports.js';
 import type { NotifyFormat } from './config.js';
 
-export interface Notification {
-  /** The outbox row id: the same on every retry, so a receiver can drop duplicates. */
-  id: number;
-  state: string;
-  event: string;
-  detail: string | null;
-  at: number;
-  termination: {
-    id: number;
-    instance_id: string;
-    region: string;
-    project: string | null;
-    component: string | null;
-    reason: string | null;
-    created_at: number;
-    due_at: number;
-  };
-}
+export type { Notification } from '../store/ports.js';
 
 const ICONS: Record<string, string> = {
   terminated: ':white_check_mark:',
