@@ -1,32 +1,34 @@
 /**
- * Which Node.js versions the SQLite store can run on.
- *
- * better-sqlite3 12, the last line of the driver that supports Node 20, aborts the whole process on Node 24
- * and later: its prepared statements are `node::ObjectWrap` objects, and on Node 24 an ObjectWrap removes
- * an environment clean-up hook when it is garbage-collected, which fails an assertion
- * (`node::RemoveEnvironmentCleanupHook ... Assertion failed: (env) != nullptr`, SIGABRT). This project's
- * test suite on Node 24.21.0 aborted that way 13 times (servers at start-up, and test files that open the
- * store in-process): 12 tests failed and 7 were cancelled. On Node 20.20 and 22.23 it passes. better-sqlite3
- * 13 moved to Node-API, which public reports say avoids the abort (not tried here), but it needs Node 22.
- *
- * Until the project leaves Node 20 for Node 22 and better-sqlite3 13, the service refuses to open an
- * SQLite database on Node 24 or later, at start-up, instead of crashing some time after. PostgreSQL
- * (`--database postgres://...`) prepares no SQLite statements; on Node 24.21.0 it started, took 200
- * hand-offs and answered the operator API (checked by hand, not in CI).
+ * The Node.js releases the SQLite store refuses. better-sqlite3 12's statements are `node::ObjectWrap`s;
+ * compiled against Node 24.19+ or 26.4+ headers they abort the process (SIGABRT) when garbage-collected on
+ * a runtime older than 24.22.0 or 26.4.0. How the installed binary was compiled is not known here, so every
+ * release of those lines before the fix is refused. Measurements: docs/runtimes.md.
  */
 
-/** The first Node.js major version the SQLite store cannot run on. */
-export const FIRST_NODE_MAJOR_WITHOUT_SQLITE = 24;
+/** A release line whose runtime lacks the fix, and the first release that has it. */
+interface AffectedLine {
+  major: number;
+  fixedIn: [minor: number, patch: number];
+}
+
+const AFFECTED_LINES: readonly AffectedLine[] = [
+  { major: 24, fixedIn: [22, 0] },
+  { major: 26, fixedIn: [4, 0] },
+];
 
 export class UnsupportedRuntimeError extends Error {}
 
 /** Why this Node.js version cannot run the SQLite store, or null when it can. */
 export function sqliteRuntimeProblem(nodeVersion: string = process.versions.node): string | null {
-  const major = Number.parseInt(nodeVersion, 10);
-  if (!(major >= FIRST_NODE_MAJOR_WITHOUT_SQLITE)) return null;
+  const [major = NaN, minor = 0, patch = 0] = nodeVersion.split('.').map((part) => Number.parseInt(part, 10));
+  const line = AFFECTED_LINES.find((l) => l.major === major);
+  if (!line) return null;
+  const [fixedMinor, fixedPatch] = line.fixedIn;
+  if (minor > fixedMinor || (minor === fixedMinor && patch >= fixedPatch)) return null;
+  const fixed = `${major}.${fixedMinor}.${fixedPatch}`;
   return (
-    `Node.js ${nodeVersion} cannot run the SQLite store: better-sqlite3 12 (the driver release that still ` +
-    `supports Node 20) aborts the process on Node 24 and later when a prepared statement is garbage-collected. ` +
-    `Run ddsrv on Node 20 or 22, or use PostgreSQL (--database postgres://...).`
+    `Node.js ${nodeVersion} cannot run the SQLite store: better-sqlite3 12 can abort the process on it when a ` +
+    `prepared statement is garbage-collected (a Node.js bug fixed in ${fixed}). ` +
+    `Move to Node.js ${fixed} or later, or use PostgreSQL (--database postgres://...).`
   );
 }

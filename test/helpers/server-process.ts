@@ -1,10 +1,12 @@
 /**
  * Runs `ddsrv serve` as a real child process (TypeScript source through tsx), for tests that kill,
- * restart or signal it.
+ * restart or signal it. A server that cannot start or dies fails the test at once (`startServerProcess`,
+ * `until`), and one a failed test left running is killed when the test file's process exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
@@ -20,7 +22,18 @@ export interface ServerProcess {
   logs: Record<string, unknown>[];
   /** Resolves with the exit code (or the signal name). */
   exited: Promise<number | string>;
+  /**
+   * Polls `condition` until it holds. Fails as soon as the process has exited (with its exit status and
+   * stderr), instead of waiting out the timeout, or after `timeoutMs`.
+   */
+  until(what: string, condition: () => boolean | Promise<boolean>, options?: { timeoutMs?: number; intervalMs?: number }): Promise<void>;
 }
+
+/** Servers still running, killed when this process exits (run-tests.mjs ends a test file once its tests are done). */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -79,15 +92,29 @@ export async function startServerProcess(args: string[], env: Record<string, str
     }
   });
   child.stderr!.on('data', (d) => (stderr += d));
-  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+  running.add(child);
+  let status: number | string | undefined;
+  const exited = once(child, 'exit').then(([code, signal]) => {
+    running.delete(child);
+    status = (code ?? signal) as number | string;
+    return status;
+  });
   const deadline = Date.now() + 15_000;
   while (!logs.some((l) => l.msg === 'ddsrv ready')) {
-    const done = await Promise.race([exited.then(() => true), new Promise((r) => setTimeout(r, 50, false))]);
-    if (done) throw new Error(`ddsrv exited before it was ready: ${stderr}`);
+    const done = await Promise.race([exited.then(() => true), sleep(50, false)]);
+    if (done) throw new Error(`ddsrv exited (${status}) before it was ready: ${stderr}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`ddsrv not ready in time: ${stderr}`);
     }
   }
-  return { url: `http://127.0.0.1:${port}`, child, logs, exited };
+  async function until(what: string, condition: () => boolean | Promise<boolean>, { timeoutMs = 20_000, intervalMs = 50 } = {}): Promise<void> {
+    const giveUp = Date.now() + timeoutMs;
+    while (!(await condition())) {
+      if (status !== undefined) throw new Error(`ddsrv exited (${status}) while the test waited for ${what}: ${stderr.slice(-4000)}`);
+      if (Date.now() > giveUp) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await Promise.race([exited, sleep(intervalMs)]);
+    }
+  }
+  return { url: `http://127.0.0.1:${port}`, child, logs, exited, until };
 }

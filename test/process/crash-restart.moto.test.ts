@@ -7,7 +7,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { instanceStates, launchInstances } from '../helpers/ec2-fixtures.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { awsTestEnv, motoSkip, startMoto, type Moto } from '../helpers/moto.js';
@@ -48,15 +47,12 @@ describe('crash and restart', { skip: motoSkip() }, () => {
     try {
       // EC2 shows an instance terminated as soon as TerminateInstances returns; the server records the result
       // and only then logs it (asynchronously), so wait for both.
-      const deadline = Date.now() + 20_000;
-      let states = before;
       const oks = () => second.logs.filter((l) => l.event === 'terminate.ok').length;
-      while (Date.now() < deadline) {
-        states = await instanceStates(moto.endpoint, REGION, instances);
-        if (Object.values(states).every((s) => s === 'terminated') && oks() >= 12) break;
-        await sleep(300);
-      }
-      assert.ok(Object.values(states).every((s) => s === 'terminated'), JSON.stringify(states));
+      const done = async () => {
+        const states = await instanceStates(moto.endpoint, REGION, instances);
+        return Object.values(states).every((s) => s === 'terminated') && oks() >= 12;
+      };
+      await second.until('all 12 instances terminated and logged', done, { intervalMs: 300 });
       assert.equal(oks(), 12);
     } finally {
       second.child.kill('SIGTERM');
@@ -64,11 +60,12 @@ describe('crash and restart', { skip: motoSkip() }, () => {
     }
   });
 
-  test('work leased by a killed process is taken up by the next one', async () => {
+  test('work leased by a killed process is taken up by the next one', async (t) => {
     const db = join(dir, 'lease.db');
     const instances = await launchInstances(moto.endpoint, REGION, 3);
     // EC2 stalls: the first process claims the work and hangs inside TerminateInstances, lease held.
     const proxy = await startFaultProxy(moto.endpoint);
+    t.after(() => proxy.stop()); // also when the test fails early: an open proxy would keep this file running
     proxy.inject({ kind: 'stall', ms: Infinity, action: 'TerminateInstances' });
     const first = await startServerProcess(['--database', db, '--delay', '0', '--poll-interval', '100ms', '--lease', '1h'], awsTestEnv(proxy.url));
     const res = await fetch(`${first.url}/delayed-termination`, {
@@ -77,8 +74,7 @@ describe('crash and restart', { skip: motoSkip() }, () => {
       body: JSON.stringify({ ec2_instance_ids: instances, ec2_region: REGION }),
     });
     assert.equal(res.status, 200);
-    const deadline = Date.now() + 10_000;
-    while (proxy.count('TerminateInstances') === 0 && Date.now() < deadline) await sleep(50);
+    await first.until('the stalled TerminateInstances', () => proxy.count('TerminateInstances') > 0, { timeoutMs: 10_000 });
     assert.equal(proxy.count('TerminateInstances'), 1, 'the first process is inside the call');
     first.child.kill('SIGKILL');
     await first.exited;
@@ -87,9 +83,9 @@ describe('crash and restart', { skip: motoSkip() }, () => {
     const second = await startServerProcess(['--database', db, '--delay', '0', '--poll-interval', '100ms', '--retry-base', '100ms'], awsTestEnv(moto.endpoint));
     try {
       assert.ok(second.logs.some((l) => l.msg === 'took back work leased by a previous run' && l.released === 3), 'the held leases were taken back');
-      const until = Date.now() + 20_000;
-      while (second.logs.filter((l) => l.event === 'terminate.ok').length < 3 && Date.now() < until) await sleep(100);
-      assert.equal(second.logs.filter((l) => l.event === 'terminate.ok').length, 3);
+      const oks = () => second.logs.filter((l) => l.event === 'terminate.ok').length;
+      await second.until('3 terminate.ok lines', () => oks() >= 3);
+      assert.equal(oks(), 3);
       const states = await instanceStates(moto.endpoint, REGION, instances);
       assert.ok(Object.values(states).every((s) => s === 'terminated'), JSON.stringify(states));
     } finally {

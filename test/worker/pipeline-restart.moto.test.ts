@@ -8,7 +8,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from '../../src/store/connect.js';
 import { TerminationStore } from '../../src/store/store.js';
 import { instanceStates } from '../helpers/ec2-fixtures.js';
@@ -62,14 +61,6 @@ describe('drain pipeline across kill -9 and restart', { skip: motoSkip() }, () =
     return ((await res.json()) as { terminations: { id: number }[] }).terminations[0]!.id;
   }
 
-  async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!cond()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(50);
-    }
-  }
-
   const logged = (server: ServerProcess, event: string) => server.logs.some((l) => l.event === event);
   const callsWith = (action: string, id: string) => proxy.requests.filter((r) => r.action === action && r.instanceIds.includes(id)).length;
 
@@ -103,14 +94,14 @@ describe('drain pipeline across kill -9 and restart', { skip: motoSkip() }, () =
     proxy.inject({ kind: 'stall', ms: Infinity, action: 'DeregisterTargets' });
     const first = await start(db);
     const id = await handOff(first, victim);
-    await until('the stalled DeregisterTargets', () => proxy.count('DeregisterTargets') === 1);
+    await first.until('the stalled DeregisterTargets', () => proxy.count('DeregisterTargets') === 1);
     assert.ok(logged(first, 'asg_detach.ok'));
     await kill(first);
     assert.deepEqual(await registeredTargets(moto.endpoint, REGION, fleet.targetGroupArn), [keeper, victim].sort(), 'still registered');
 
     const second = await start(db);
     try {
-      await until('terminate.ok', () => logged(second, 'terminate.ok'));
+      await second.until('terminate.ok', () => logged(second, 'terminate.ok'));
     } finally {
       await stop(second);
     }
@@ -143,12 +134,12 @@ describe('drain pipeline across kill -9 and restart', { skip: motoSkip() }, () =
     hook.respond = () => (hook.requests.length === 1 ? 'hang' : 200);
     const first = await start(db);
     const id = await handOff(first, victim);
-    await until('the first hook call', () => hook.requests.length === 1);
+    await first.until('the first hook call', () => hook.requests.length === 1);
     await kill(first);
 
     const second = await start(db);
     try {
-      await until('terminate.ok', () => logged(second, 'terminate.ok'));
+      await second.until('terminate.ok', () => logged(second, 'terminate.ok'));
     } finally {
       await stop(second);
     }
