@@ -11,9 +11,10 @@
 // - Default, the acceptance load: all builds running at once, taking turns in slices next to the bare
 //   node:http baseline (acceptance.ts's measureInterleaved). Prints requests/s, p99 and server CPU per
 //   hand-off for each.
-// - --pipeline: the pipeline bench's scenario (lib/pipeline-run.ts) for each build in turn, in passes that
-//   alternate the order (A B, B A, A B, B A for the default 4 passes), on one moto reset before each run.
-//   Prints the service's CPU per instance and AWS calls per instance of every run, and their medians.
+// - --pipeline: the pipeline bench's scenario (lib/pipeline-run.ts: a service, a cold and a warm wave) for
+//   each build in turn, in passes that alternate the order (A B, B A, A B, B A for the default 4 passes), on
+//   one moto reset before each wave. Prints every wave, then for each build the medians and ranges of the
+//   service's CPU per instance (warm and cold) and of the AWS calls per instance.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,7 +26,7 @@ import { describeRun, verified } from './lib/pipeline-report.js';
 import { runPipeline, type PipelineRun } from './lib/pipeline-run.js';
 import { stopAllChildren } from './lib/processes.js';
 import { fixed, int } from './lib/report.js';
-import { callsPerInstance, cpuMsPerInstance, median, withMoto } from './pipeline.js';
+import { callsPerInstance, cpuMsPerInstance, median, spread, WAVES, withMoto } from './pipeline.js';
 
 interface Build {
   label: string;
@@ -76,7 +77,7 @@ async function compareAcceptance(builds: Build[], tmp: string): Promise<void> {
 }
 
 async function comparePipeline(builds: Build[], passes: number, tmp: string): Promise<boolean> {
-  const runs = builds.map(() => [] as PipelineRun[]);
+  const runs = builds.map(() => [] as PipelineRun[][]);
   const done = await withMoto(async (moto, proxy) => {
     for (let pass = 0; pass < passes; pass++) {
       const order = builds.map((_, i) => i);
@@ -85,9 +86,9 @@ async function comparePipeline(builds: Build[], passes: number, tmp: string): Pr
         const dir = join(tmp, `pass-${pass + 1}-build-${i + 1}`);
         mkdirSync(dir);
         console.log(`pass ${pass + 1} of ${passes}: ${builds[i]!.label}`);
-        const run = await runPipeline({ moto, proxy, dir, cli: builds[i]!.cli, env: builds[i]!.env, log: (l) => console.log(l) });
-        for (const line of describeRun(run)) console.log(`    ${line}`);
-        runs[i]!.push(run);
+        const waves = await runPipeline({ moto, proxy, dir, cli: builds[i]!.cli, env: builds[i]!.env, log: (l) => console.log(l) }, WAVES);
+        for (const run of waves) for (const line of describeRun(run)) console.log(`      ${line}`);
+        runs[i]!.push(waves);
       }
     }
     return true;
@@ -96,15 +97,15 @@ async function comparePipeline(builds: Build[], passes: number, tmp: string): Pr
     console.error('moto_server is not on PATH');
     return false;
   }
-  console.log('\nservice CPU per instance (ms) and AWS calls per instance, every run in order, then the median:');
+  console.log('\nservice CPU per instance (ms, warm and cold waves) and AWS calls per instance: median (min-max over the passes):');
   builds.forEach((b, i) => {
-    const r = runs[i]!;
-    const noisy = r.filter((x) => x.noise > 0.15).length;
+    const services = runs[i]!;
+    const all = services.flat();
+    const noisy = all.filter((x) => x.noise > 0.15).length;
     console.log(
-      `${b.label.padEnd(40)} CPU ${r.map((x) => fixed(cpuMsPerInstance(x), 2)).join(' ')} -> ${fixed(median(r.map(cpuMsPerInstance)), 2)} ms   ` +
-        `calls ${r.map((x) => fixed(callsPerInstance(x), 3)).join(' ')} -> ${fixed(median(r.map(callsPerInstance)), 3)}   ` +
-        `due->done ${fixed(median(r.map((x) => x.fromLastDue)), 2)} s   verified ${r.filter(verified).length}/${r.length}` +
-        (noisy > 0 ? `   (${noisy} noisy run${noisy > 1 ? 's' : ''})` : ''),
+      `${b.label.padEnd(40)} warm ${spread(services.map((w) => cpuMsPerInstance(w[WAVES - 1]!)), 2)}   cold ${spread(services.map((w) => cpuMsPerInstance(w[0]!)), 2)}   ` +
+        `calls ${spread(all.map(callsPerInstance), 3)}   due->done ${fixed(median(all.map((x) => x.fromLastDue)), 2)} s   verified ${all.filter(verified).length}/${all.length}` +
+        (noisy > 0 ? `   (${noisy} noisy wave${noisy > 1 ? 's' : ''})` : ''),
     );
   });
   return true;

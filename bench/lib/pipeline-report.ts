@@ -9,7 +9,7 @@ export function describeRun(r: PipelineRun): string[] {
   const actions = Object.entries(r.aws.byAction).sort((a, b) => b[1] - a[1]).map(([a, n]) => `${a} ${n}`).join(', ');
   const groups = r.moto.groups.map((g) => `${g.name} desired ${g.desired}, members ${g.members}, targets ${g.targets}`).join('; ');
   return [
-    `ddsrv CPU ${fixed(r.cpu.total, 2)} s = ${perInstance(r.cpu.total)} per instance (main thread ${perInstance(r.cpu.mainThread)}; /proc/PID/stat ${fixed(r.cpu.ticks, 2)} s, of which kernel ${fixed(r.cpu.kernel, 2)} s); ` +
+    `wave ${r.wave}: ddsrv CPU ${fixed(r.cpu.total, 2)} s = ${perInstance(r.cpu.total)} per instance (main thread ${perInstance(r.cpu.mainThread)}; /proc/PID/stat ${fixed(r.cpu.ticks, 2)} s, of which kernel ${fixed(r.cpu.kernel, 2)} s); ` +
       `moto ${fixed(r.motoCpuSeconds, 1)} s; other work ${fixed(r.noise)} cores${r.noise > 0.15 ? '  <- NOISY' : ''}`,
     `by phase, per instance: hand-off to deregistered ${perInstance(r.cpu.handOff)}, drain wait ${perInstance(r.cpu.drainWait)}, ` +
       `idle until due ${perInstance(r.cpu.idle)}, terminating ${perInstance(r.cpu.terminating)}; idle rate before the hand-offs ` +

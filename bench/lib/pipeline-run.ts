@@ -1,12 +1,12 @@
 // One run of the pipeline benchmark's scenario against a moto that is already running (bench/pipeline.ts
-// and bench/compare.ts --pipeline share it): a fresh fleet (moto reset first), one build of the service
-// started with the default policy, every instance handed off one per request with the full Skopos
-// document by CLIENTS concurrent keep-alive clients, then waited for until every one is terminated.
+// and bench/compare.ts --pipeline share it): moto reset, one build of the service started with the default
+// policy, and for each wave a fresh fleet whose every instance is handed off one per request with the full
+// Skopos document by CLIENTS concurrent keep-alive clients, then waited for until every one is terminated.
 //
 // The service's CPU is its own process's (all threads, /proc/PID/task/*/schedstat), read right before
-// the first hand-off and right after the log shows the last termination: start-up (spawn to ready, and 2 s
-// idle after it) is excluded, first-use costs after it (SDK clients, JIT) are included, and moto's CPU is
-// not in it. It is also read at the phase ends the log shows, and over the 2 s idle before the hand-offs
+// a wave's first hand-off and right after the log shows its last termination: start-up (spawn to ready,
+// and 2 s idle after it) is excluded, first-use costs after it (SDK clients, JIT) fall in the first wave,
+// and moto's CPU is not in it. It is also read at the phase ends the log shows, and over the 2 s idle before the hand-offs
 // (the service's idle rate, which the 15 s window pays too).
 // AWS calls are what the fault proxy (pass-through) saw in that window.
 import { existsSync, readFileSync } from 'node:fs';
@@ -37,6 +37,8 @@ export const DELAY_S = 15;
 const FINAL_EVENTS = new Set(['terminate.ok', 'terminate.gone', 'terminate.failed', 'terminate.gave_up']);
 
 export interface PipelineRun {
+  /** 1 for the service's first wave (cold), 2 for the next. */
+  wave: number;
   instances: number;
   /**
    * The service's CPU seconds from the first hand-off to the last termination (all threads, and the main
@@ -53,7 +55,7 @@ export interface PipelineRun {
   /** Cores used by other processes (not the service, moto or this process) during the run, and stolen. */
   noise: number;
   handOffSeconds: number;
-  /** Seconds from the service's spawn to the first hand-off (where a CPU profile's measured part begins). */
+  /** Seconds from the service's spawn to the wave's first hand-off (where a CPU profile's measured part begins). */
   sinceSpawn: number;
   /** Seconds from the first and from the last due_at to the last terminate.ok. */
   fromFirstDue: number;
@@ -106,13 +108,14 @@ export interface PipelineRunOptions {
   log(line: string): void;
 }
 
-export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun> {
+/**
+ * The scenario: one service, and `waves` fleets (default 1) handed off and terminated one after the other,
+ * each on a reset moto (so every wave sees the same region); one PipelineRun per wave. The first wave pays
+ * the service's first-use costs (the SDK clients' first calls, code compiled for the first time); a second
+ * wave in the same process shows the cost of a warm service.
+ */
+export async function runPipeline(opts: PipelineRunOptions, waves = 1): Promise<PipelineRun[]> {
   const { moto, proxy } = opts;
-  await moto.reset();
-  let t = performance.now();
-  const fleet = await createFleet(moto.endpoint, REGION, GROUPS, PER_GROUP);
-  opts.log(`    fleet: ${fleet.groups.map((g) => `${g.name} ${g.instances.length}`).join(', ')}, all in ${fleet.classicName} (${fixed((performance.now() - t) / 1000, 1)} s)`);
-
   const logPath = join(opts.dir, 'ddsrv.log');
   const dbPath = join(opts.dir, 'ddsrv.db');
   const sqlOut = join(opts.dir, 'sql-counts.jsonl');
@@ -125,100 +128,141 @@ export async function runPipeline(opts: PipelineRunOptions): Promise<PipelineRun
     nodeArgs: [...(opts.nodeArgs ?? []), ...(opts.countSql ? ['--import', COUNT_SQL] : [])],
   });
   const spawnedAt = performance.now() - server.readyMs;
+  const runs: Omit<PipelineRun, 'db' | 'drainMarginMs'>[] = [];
+  const fleets: Fleet[] = [];
+  const dues: number[] = [];
+  let sqlLines = 0; // lines the count-sql preload has written
   let stopped = false;
   try {
-    const pid = server.child.pid;
-    const idle0 = threadCpuSeconds(pid).all;
-    await sleep(2000);
-    const idleCores = (threadCpuSeconds(pid).all - idle0) / 2;
-
-    if (opts.countSql) await sqlCounts(pid, sqlOut, 1); // resets the counts: the window starts here
-    proxy.requests.length = 0;
-    const machine0 = machineCpuSeconds();
-    const moto0 = groupCpuSeconds(moto.pgid);
-    const self0 = process.cpuUsage();
-    const ticks0 = cpuSplitOf(pid);
-    const cpu0 = threadCpuSeconds(pid);
-    t = performance.now();
-    const sinceSpawn = (t - spawnedAt) / 1000;
-    const dueAts = await handOff(server, fleet);
-    const handOffSeconds = (performance.now() - t) / 1000;
-    const firstDue = Math.min(...dueAts);
-    const lastDue = Math.max(...dueAts);
-    // Phase ends, read from the log as the rows get there (or at the first due time, whichever comes first).
-    const n = fleet.instances.length;
-    const reached = async (events: Set<string>, until = Infinity) =>
-      waitFor(`${n} instances past ${[...events].join('/')}`, Math.max(0, Math.min(until, lastDue) - Date.now()) + 120_000, () => {
-        const lines = readLog(logPath).filter((l) => l.msg === 'transition' && events.has(String(l.event)));
-        return new Set(lines.map((l) => l.instance_id)).size >= n || Date.now() >= until ? lines : undefined;
-      }, 100);
-    await reached(new Set(['lb_deregister.ok']), firstDue - 200);
-    const cpuDeregistered = threadCpuSeconds(pid).all;
-    await reached(new Set(['drain_wait.ok']), firstDue - 200);
-    const cpuDrained = threadCpuSeconds(pid).all;
-    await sleep(Math.max(0, firstDue - Date.now() - 100));
-    const cpuBeforeDue = threadCpuSeconds(pid).all;
-    const finals = await reached(FINAL_EVENTS);
-    const cpu1 = threadCpuSeconds(pid);
-    const ticks1 = cpuSplitOf(pid); // the same window in /proc/PID/stat's ticks: a cross-check, and user vs kernel
-    const kernel = ticks1.system - ticks0.system;
-    const ticks = ticks1.user - ticks0.user + kernel;
-    const seconds = (performance.now() - t) / 1000;
-    const self = process.cpuUsage(self0);
-    const motoCpuSeconds = groupCpuSeconds(moto.pgid) - moto0;
-    const machine1 = machineCpuSeconds();
-    const others = machine1.busy - machine0.busy - ticks - motoCpuSeconds - (self.user + self.system) / 1e6;
-    const noise = (Math.max(0, others) + machine1.steal - machine0.steal) / seconds;
-
-    const sql = opts.countSql ? await sqlCounts(pid, sqlOut, 2) : undefined;
-    const byAction: Record<string, number> = {};
-    for (const r of proxy.requests) byAction[r.action] = (byAction[r.action] ?? 0) + 1;
-    const oks = finals.filter((l) => l.event === 'terminate.ok').map((l) => Date.parse(String(l.time)));
-    const lastOk = Math.max(...oks);
-
+    for (let wave = 1; wave <= waves; wave++) {
+      const t = performance.now();
+      await moto.reset();
+      const fleet = await createFleet(moto.endpoint, REGION, GROUPS, PER_GROUP);
+      opts.log(`    wave ${wave}: fleet ${fleet.groups.map((g) => `${g.name} ${g.instances.length}`).join(', ')}, all in ${fleet.classicName} (${fixed((performance.now() - t) / 1000, 1)} s)`);
+      const sql = opts.countSql ? () => sqlCounts(server.child.pid, sqlOut, ++sqlLines) : undefined;
+      const { run, firstDue } = await runWave(server, fleet, { logPath, proxy, moto, spawnedAt, sql });
+      runs.push({ ...run, wave, moto: await fleetAfter(moto.endpoint, fleet) }); // before the next wave resets moto
+      fleets.push(fleet);
+      dues.push(firstDue);
+    }
     await server.child.stop();
     stopped = true;
-    const { lastDrained, ...db } = readDb(dbPath);
-    return {
-      instances: n,
-      cpu: {
-        total: cpu1.all - cpu0.all,
-        mainThread: cpu1.main - cpu0.main,
-        handOff: cpuDeregistered - cpu0.all,
-        drainWait: cpuDrained - cpuDeregistered,
-        idle: cpuBeforeDue - cpuDrained,
-        terminating: cpu1.all - cpuBeforeDue,
-        ticks,
-        kernel,
-      },
-      idleCores,
-      seconds,
-      motoCpuSeconds,
-      noise,
-      handOffSeconds,
-      sinceSpawn,
-      fromFirstDue: (lastOk - firstDue) / 1000,
-      fromLastDue: (lastOk - lastDue) / 1000,
-      drainMarginMs: lastDrained === null ? NaN : firstDue - lastDrained,
-      aws: { total: proxy.requests.length, byAction },
-      db,
-      moto: await fleetAfter(moto.endpoint, fleet),
-      ok: oks.length,
-      ...(sql ? { sql } : {}),
-    };
+    const events = readHistory(dbPath);
+    const out: PipelineRun[] = [];
+    for (const [i, run] of runs.entries()) {
+      const fleet = fleets[i]!;
+      const mine = new Set(fleet.instances);
+      const rows = events.filter((e) => mine.has(e.instance_id));
+      const historyByEvent: Record<string, number> = {};
+      for (const r of rows) historyByEvent[r.event] = (historyByEvent[r.event] ?? 0) + 1;
+      const drained = rows.filter((r) => r.event === 'drain_wait.ok').map((r) => r.at);
+      out.push({
+        ...run,
+        drainMarginMs: drained.length === 0 ? NaN : dues[i]! - Math.max(...drained),
+        db: { terminated: new Set(rows.filter((r) => r.state === 'terminated').map((r) => r.instance_id)).size, historyRows: rows.length, historyByEvent },
+      });
+    }
+    return out;
   } finally {
     if (!stopped) await server.child.stop();
   }
 }
 
-/** What the stopped service's database says about the run. */
-function readDb(dbPath: string): PipelineRun['db'] & { lastDrained: number | null } {
-  return withDb(dbPath, (d) => ({
-    terminated: (d.prepare("SELECT COUNT(*) AS n FROM terminations WHERE state = 'terminated'").get() as { n: number }).n,
-    historyRows: (d.prepare('SELECT COUNT(*) AS n FROM termination_history').get() as { n: number }).n,
-    historyByEvent: Object.fromEntries((d.prepare('SELECT event, COUNT(*) AS n FROM termination_history GROUP BY event ORDER BY n DESC').all() as { event: string; n: number }[]).map((r) => [r.event, r.n])),
-    lastDrained: (d.prepare("SELECT MAX(at) AS at FROM termination_history WHERE event = 'drain_wait.ok'").get() as { at: number | null }).at,
-  }));
+interface WaveContext {
+  logPath: string;
+  proxy: FaultProxy;
+  moto: Moto;
+  spawnedAt: number;
+  /** With countSql: asks the preload for its counts (the first call of a wave resets them). */
+  sql: (() => Promise<SqlCounts>) | undefined;
+}
+
+/** One fleet handed off and waited for until every instance is terminated, with the service's CPU on the way. */
+async function runWave(server: Ddsrv, fleet: Fleet, w: WaveContext): Promise<{ run: Omit<PipelineRun, 'wave' | 'db' | 'moto' | 'drainMarginMs'>; firstDue: number }> {
+  const pid = server.child.pid;
+  const idle0 = threadCpuSeconds(pid).all;
+  await sleep(2000);
+  const idleCores = (threadCpuSeconds(pid).all - idle0) / 2;
+
+  if (w.sql) await w.sql(); // resets the counts: the window starts here
+  w.proxy.requests.length = 0;
+  const machine0 = machineCpuSeconds();
+  const moto0 = groupCpuSeconds(w.moto.pgid);
+  const self0 = process.cpuUsage();
+  const ticks0 = cpuSplitOf(pid);
+  const cpu0 = threadCpuSeconds(pid);
+  const t = performance.now();
+  const sinceSpawn = (t - w.spawnedAt) / 1000;
+  const dueAts = await handOff(server, fleet);
+  const handOffSeconds = (performance.now() - t) / 1000;
+  const firstDue = Math.min(...dueAts);
+  const lastDue = Math.max(...dueAts);
+  // Phase ends, read from the log as the rows get there (or at the first due time, whichever comes first).
+  const mine = new Set(fleet.instances);
+  const reached = async (events: Set<string>, until = Infinity) =>
+    waitFor(`${mine.size} instances past ${[...events].join('/')}`, Math.max(0, Math.min(until, lastDue) - Date.now()) + 120_000, () => {
+      const lines = readLog(w.logPath).filter((l) => l.msg === 'transition' && events.has(String(l.event)) && mine.has(String(l.instance_id)));
+      return new Set(lines.map((l) => l.instance_id)).size >= mine.size || Date.now() >= until ? lines : undefined;
+    }, 100);
+  await reached(new Set(['lb_deregister.ok']), firstDue - 200);
+  const cpuDeregistered = threadCpuSeconds(pid).all;
+  await reached(new Set(['drain_wait.ok']), firstDue - 200);
+  const cpuDrained = threadCpuSeconds(pid).all;
+  await sleep(Math.max(0, firstDue - Date.now() - 100));
+  const cpuBeforeDue = threadCpuSeconds(pid).all;
+  const finals = await reached(FINAL_EVENTS);
+  const cpu1 = threadCpuSeconds(pid);
+  const ticks1 = cpuSplitOf(pid); // the same window in /proc/PID/stat's ticks: a cross-check, and user vs kernel
+  const kernel = ticks1.system - ticks0.system;
+  const ticks = ticks1.user - ticks0.user + kernel;
+  const seconds = (performance.now() - t) / 1000;
+  const self = process.cpuUsage(self0);
+  const motoCpuSeconds = groupCpuSeconds(w.moto.pgid) - moto0;
+  const machine1 = machineCpuSeconds();
+  const others = machine1.busy - machine0.busy - ticks - motoCpuSeconds - (self.user + self.system) / 1e6;
+  const sql = w.sql ? await w.sql() : undefined;
+
+  const byAction: Record<string, number> = {};
+  for (const r of w.proxy.requests) byAction[r.action] = (byAction[r.action] ?? 0) + 1;
+  const oks = finals.filter((l) => l.event === 'terminate.ok').map((l) => Date.parse(String(l.time)));
+  const lastOk = Math.max(...oks);
+  const run = {
+    instances: mine.size,
+    cpu: {
+      total: cpu1.all - cpu0.all,
+      mainThread: cpu1.main - cpu0.main,
+      handOff: cpuDeregistered - cpu0.all,
+      drainWait: cpuDrained - cpuDeregistered,
+      idle: cpuBeforeDue - cpuDrained,
+      terminating: cpu1.all - cpuBeforeDue,
+      ticks,
+      kernel,
+    },
+    idleCores,
+    seconds,
+    motoCpuSeconds,
+    noise: (Math.max(0, others) + machine1.steal - machine0.steal) / seconds,
+    handOffSeconds,
+    sinceSpawn,
+    fromFirstDue: (lastOk - firstDue) / 1000,
+    fromLastDue: (lastOk - lastDue) / 1000,
+    aws: { total: w.proxy.requests.length, byAction },
+    ok: oks.length,
+    ...(sql ? { sql } : {}),
+  };
+  return { run, firstDue };
+}
+
+/** Every history row of the stopped service's database, with its instance. */
+function readHistory(dbPath: string): { instance_id: string; event: string; state: string; at: number }[] {
+  return withDb(dbPath, (d) =>
+    d.prepare('SELECT t.instance_id, h.event, h.state, h.at FROM termination_history h JOIN terminations t ON t.id = h.termination_id').all() as {
+      instance_id: string;
+      event: string;
+      state: string;
+      at: number;
+    }[],
+  );
 }
 
 /** Every instance handed off in its own request by CLIENTS clients at once; returns the due times answered. */
