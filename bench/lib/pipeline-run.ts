@@ -128,9 +128,7 @@ export async function runPipeline(opts: PipelineRunOptions, waves = 1): Promise<
     nodeArgs: [...(opts.nodeArgs ?? []), ...(opts.countSql ? ['--import', COUNT_SQL] : [])],
   });
   const spawnedAt = performance.now() - server.readyMs;
-  const runs: Omit<PipelineRun, 'db' | 'drainMarginMs'>[] = [];
-  const fleets: Fleet[] = [];
-  const dues: number[] = [];
+  const done: { run: Omit<PipelineRun, 'db' | 'drainMarginMs'>; fleet: Fleet; firstDue: number }[] = [];
   let sqlLines = 0; // lines the count-sql preload has written
   let stopped = false;
   try {
@@ -141,28 +139,23 @@ export async function runPipeline(opts: PipelineRunOptions, waves = 1): Promise<
       opts.log(`    wave ${wave}: fleet ${fleet.groups.map((g) => `${g.name} ${g.instances.length}`).join(', ')}, all in ${fleet.classicName} (${fixed((performance.now() - t) / 1000, 1)} s)`);
       const sql = opts.countSql ? () => sqlCounts(server.child.pid, sqlOut, ++sqlLines) : undefined;
       const { run, firstDue } = await runWave(server, fleet, { logPath, proxy, moto, spawnedAt, sql });
-      runs.push({ ...run, wave, moto: await fleetAfter(moto.endpoint, fleet) }); // before the next wave resets moto
-      fleets.push(fleet);
-      dues.push(firstDue);
+      done.push({ run: { ...run, wave, moto: await fleetAfter(moto.endpoint, fleet) }, fleet, firstDue }); // before the next reset
     }
     await server.child.stop();
     stopped = true;
-    const events = readHistory(dbPath);
-    const out: PipelineRun[] = [];
-    for (const [i, run] of runs.entries()) {
-      const fleet = fleets[i]!;
+    const history = readHistory(dbPath);
+    return done.map(({ run, fleet, firstDue }) => {
       const mine = new Set(fleet.instances);
-      const rows = events.filter((e) => mine.has(e.instance_id));
+      const rows = history.filter((e) => mine.has(e.instance_id));
       const historyByEvent: Record<string, number> = {};
       for (const r of rows) historyByEvent[r.event] = (historyByEvent[r.event] ?? 0) + 1;
       const drained = rows.filter((r) => r.event === 'drain_wait.ok').map((r) => r.at);
-      out.push({
+      return {
         ...run,
-        drainMarginMs: drained.length === 0 ? NaN : dues[i]! - Math.max(...drained),
+        drainMarginMs: drained.length === 0 ? NaN : firstDue - Math.max(...drained),
         db: { terminated: new Set(rows.filter((r) => r.state === 'terminated').map((r) => r.instance_id)).size, historyRows: rows.length, historyByEvent },
-      });
-    }
-    return out;
+      };
+    });
   } finally {
     if (!stopped) await server.child.stop();
   }
