@@ -1,13 +1,12 @@
 // The pipeline benchmark's fleet in moto: Auto Scaling groups, each attached to its own ELBv2 target group
 // (so moto registers the group's instances there), and one Classic Load Balancer that every instance of
 // every group is registered with directly. Afterwards, what moto says became of it.
-// Built with the test fixtures' clients (test/helpers/lb-fixtures.ts), which know moto's quirks.
-import { CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
-import { CreateLaunchTemplateCommand, DescribeInstancesCommand, DescribeSubnetsCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2';
-import { CreateLoadBalancerCommand, RegisterInstancesWithLoadBalancerCommand } from '@aws-sdk/client-elastic-load-balancing';
-import { CreateTargetGroupCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { ec2Client, findAmi, instanceStates } from '../../test/helpers/ec2-fixtures.js';
-import { asgClient, classicInstances, elbClient, elbv2Client, groupState, registeredTargets } from '../../test/helpers/lb-fixtures.js';
+// Built from the test fixture (test/helpers/lb-fixtures.ts), which knows moto's quirks: it gives each group
+// its own classic ELB, so all instances go into the first one and the others are deleted.
+import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
+import { DeleteLoadBalancerCommand, RegisterInstancesWithLoadBalancerCommand } from '@aws-sdk/client-elastic-load-balancing';
+import { ec2Client, instanceStates } from '../../test/helpers/ec2-fixtures.js';
+import { classicInstances, createFleet as createGroup, elbClient, groupState, registeredTargets } from '../../test/helpers/lb-fixtures.js';
 
 export interface Fleet {
   region: string;
@@ -19,45 +18,24 @@ export interface Fleet {
 
 /** `groups` ASGs of `perGroup` instances, each with its own target group, all in one classic ELB. */
 export async function createFleet(endpoint: string, region: string, groups: number, perGroup: number): Promise<Fleet> {
-  const ec2 = ec2Client(endpoint, region);
-  const asg = asgClient(endpoint, region);
-  const elbv2 = elbv2Client(endpoint, region);
+  const made = [];
+  for (let g = 0; g < groups; g++) made.push(await createGroup(endpoint, region, perGroup));
+  const classicName = made[0]!.classicName;
   const elb = elbClient(endpoint, region);
   try {
-    const vpc = (await ec2.send(new DescribeVpcsCommand({}))).Vpcs![0]!.VpcId!;
-    const subnet = (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpc] }] }))).Subnets![0]!;
-    const imageId = await findAmi(endpoint, region);
-    const classicName = 'bench-classic';
-    await elb.send(new CreateLoadBalancerCommand({ LoadBalancerName: classicName, Listeners: [{ Protocol: 'HTTP', LoadBalancerPort: 80, InstancePort: 80 }], AvailabilityZones: [subnet.AvailabilityZone!] }));
-    const fleet: Fleet = { region, groups: [], classicName, instances: [] };
-    for (let g = 1; g <= groups; g++) {
-      const name = `bench-web-${g}`;
-      const targetGroupArn = (await elbv2.send(new CreateTargetGroupCommand({ Name: name, Protocol: 'HTTP', Port: 80, VpcId: vpc, TargetType: 'instance' }))).TargetGroups![0]!.TargetGroupArn!;
-      await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: name, LaunchTemplateData: { ImageId: imageId, InstanceType: 't3.micro' } }));
-      await asg.send(
-        new CreateAutoScalingGroupCommand({
-          AutoScalingGroupName: name,
-          LaunchTemplate: { LaunchTemplateName: name },
-          MinSize: 0,
-          MaxSize: perGroup + 5,
-          DesiredCapacity: perGroup,
-          VPCZoneIdentifier: subnet.SubnetId!,
-          TargetGroupARNs: [targetGroupArn],
-        }),
-      );
-      const { instances } = await groupState(endpoint, region, name);
-      if (instances.length !== perGroup) throw new Error(`moto launched ${instances.length} instances in ${name}, wanted ${perGroup}`);
-      fleet.groups.push({ name, targetGroupArn, instances });
-      fleet.instances.push(...instances);
+    for (const other of made.slice(1)) {
+      await elb.send(new RegisterInstancesWithLoadBalancerCommand({ LoadBalancerName: classicName, Instances: other.instances.map((InstanceId) => ({ InstanceId })) }));
+      await elb.send(new DeleteLoadBalancerCommand({ LoadBalancerName: other.classicName }));
     }
-    await elb.send(new RegisterInstancesWithLoadBalancerCommand({ LoadBalancerName: classicName, Instances: fleet.instances.map((InstanceId) => ({ InstanceId })) }));
-    return fleet;
   } finally {
-    ec2.destroy();
-    asg.destroy();
-    elbv2.destroy();
     elb.destroy();
   }
+  return {
+    region,
+    groups: made.map((f) => ({ name: f.group, targetGroupArn: f.targetGroupArn, instances: f.instances })),
+    classicName,
+    instances: made.flatMap((f) => f.instances),
+  };
 }
 
 export interface FleetAfter {
