@@ -1,8 +1,8 @@
 // A preload for the service (`node --import bench/lib/count-sql.mjs dist/cli.js serve ...`) that counts
 // every SQLite statement it runs, by SQL text, and every better-sqlite3 transaction function call, without
 // touching the service's code: better-sqlite3's Statement and Database prototypes are wrapped. All SQL
-// goes through them (Kysely's SQLite driver prepares its queries there too; BEGIN and COMMIT are
-// statements), except the BEGIN/COMMIT of a db.transaction() function, which is counted as one call.
+// goes through them: Kysely's SQLite driver prepares its queries there too (its transactions' `begin` and
+// `commit` are statements), and so does a db.transaction() function's own `BEGIN` and `COMMIT`.
 // Also the fdatasync/fsync calls made from JavaScript through a FileHandle (the service's WAL sync);
 // SQLite's own (checkpoints) happen in C and need strace.
 //

@@ -1,7 +1,8 @@
 // The pipeline benchmark's run (lib/pipeline-run.ts) in words for the log, and the check that it did the
 // whole job.
 import { fixed, int } from './report.js';
-import type { PipelineRun, SqlCounts } from './pipeline-run.js';
+import type { PipelineRun } from './pipeline-run.js';
+import type { SqlCounts } from './sql-counts.js';
 
 /** The run in a few lines, for the bench's log. */
 export function describeRun(r: PipelineRun): string[] {
@@ -17,7 +18,8 @@ export function describeRun(r: PipelineRun): string[] {
     `hand-offs ${fixed(r.handOffSeconds, 2)} s, from ${fixed(r.sinceSpawn, 2)} s after the service's spawn; last drain done ${fixed(r.drainMarginMs / 1000, 2)} s before the first due; ` +
       `all terminated ${fixed(r.fromLastDue, 2)} s after the last due (${fixed(r.fromFirstDue, 2)} s after the first)`,
     `AWS calls ${r.aws.total} (${fixed(r.aws.total / r.instances, 3)} per instance): ${actions}`,
-    `history rows ${int(r.db.historyRows)} (${fixed(r.db.historyRows / r.instances, 1)} per instance): ` +
+    `worker batches per step: ${Object.entries(r.db.batches).map(([step, n]) => `${step} ${n}`).join(', ')}; ` +
+      `history rows ${int(r.db.historyRows)} (${fixed(r.db.historyRows / r.instances, 1)} per instance): ` +
       Object.entries(r.db.historyByEvent).map(([e, n]) => `${e} ${n}`).join(', '),
     ...(r.sql ? describeSql(r.sql, r.instances) : []),
     `afterwards: log terminate.ok ${r.ok}, database terminated ${r.db.terminated}, moto terminated ${r.moto.terminated} of ${r.instances}; ` +

@@ -9,12 +9,10 @@
 // and moto's CPU is not in it. It is also read at the phase ends the log shows, and over the 2 s idle before the hand-offs
 // (the service's idle rate, which the 15 s window pays too).
 // AWS calls are what the fault proxy (pass-through) saw in that window.
-import { existsSync, readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import type { FaultProxy } from '../../test/helpers/fault-proxy.js';
 import { awsTestEnv, type Moto } from '../../test/helpers/moto.js';
 import { withDb } from './db.js';
@@ -24,6 +22,7 @@ import { httpCall } from './http.js';
 import { cpuSplitOf, groupCpuSeconds, machineCpuSeconds, threadCpuSeconds, waitFor } from './processes.js';
 import { fixed } from './report.js';
 import { privateIp, skoposDocument } from './skopos.js';
+import { COUNT_SQL, sqlCounts, type SqlCounts } from './sql-counts.js';
 
 export const REGION = 'us-east-1';
 export const GROUPS = 2;
@@ -63,33 +62,13 @@ export interface PipelineRun {
   /** Milliseconds from the last drain_wait.ok to the first due_at (negative: a drain finished late). */
   drainMarginMs: number;
   aws: { total: number; byAction: Record<string, number> };
-  /** From the service's database after it stopped. */
-  db: { terminated: number; historyRows: number; historyByEvent: Record<string, number> };
+  /** From the service's database after it stopped; `batches`: per step, how many batches the worker ran it in. */
+  db: { terminated: number; historyRows: number; historyByEvent: Record<string, number>; batches: Record<string, number> };
   moto: FleetAfter;
   /** terminate.ok lines in the log (other final events are failures). */
   ok: number;
   /** With countSql: what lib/count-sql.mjs counted in the window. */
   sql?: SqlCounts;
-}
-
-export interface SqlCounts {
-  /** Executions by SQL text. */
-  statements: Record<string, number>;
-  /** Calls of better-sqlite3 transaction functions (each a BEGIN and a COMMIT not in `statements`). */
-  transactionFunctions: number;
-  /** fdatasync/fsync calls through a FileHandle (the WAL sync). */
-  fileSyncs: number;
-}
-
-const COUNT_SQL = fileURLToPath(new URL('./count-sql.mjs', import.meta.url));
-
-/** Asks the preload for its counts (SIGUSR2) and waits for the `nth` line of its output. */
-async function sqlCounts(pid: number, out: string, nth: number): Promise<SqlCounts> {
-  process.kill(pid, 'SIGUSR2');
-  return waitFor('SQL counts from the service', 5000, () => {
-    const lines = existsSync(out) ? readFileSync(out, 'utf8').trim().split('\n') : [];
-    return lines.length >= nth ? (JSON.parse(lines[nth - 1]!) as SqlCounts) : undefined;
-  });
 }
 
 export interface PipelineRunOptions {
@@ -150,10 +129,13 @@ export async function runPipeline(opts: PipelineRunOptions, waves = 1): Promise<
       const historyByEvent: Record<string, number> = {};
       for (const r of rows) historyByEvent[r.event] = (historyByEvent[r.event] ?? 0) + 1;
       const drained = rows.filter((r) => r.event === 'drain_wait.ok').map((r) => r.at);
+      // A step's batch records `<step>.started` for all its rows with one timestamp.
+      const batches: Record<string, number> = {};
+      for (const [event, ats] of groupAts(rows.filter((r) => r.event.endsWith('.started')))) batches[event.slice(0, -'.started'.length)] = ats.size;
       return {
         ...run,
         drainMarginMs: drained.length === 0 ? NaN : firstDue - Math.max(...drained),
-        db: { terminated: new Set(rows.filter((r) => r.state === 'terminated').map((r) => r.instance_id)).size, historyRows: rows.length, historyByEvent },
+        db: { terminated: new Set(rows.filter((r) => r.state === 'terminated').map((r) => r.instance_id)).size, historyRows: rows.length, historyByEvent, batches },
       };
     });
   } finally {
@@ -244,6 +226,13 @@ async function runWave(server: Ddsrv, fleet: Fleet, w: WaveContext): Promise<{ r
     ...(sql ? { sql } : {}),
   };
   return { run, firstDue };
+}
+
+/** event -> the distinct times it was recorded at. */
+function groupAts(rows: { event: string; at: number }[]): Map<string, Set<number>> {
+  const out = new Map<string, Set<number>>();
+  for (const r of rows) out.set(r.event, (out.get(r.event) ?? new Set()).add(r.at));
+  return out;
 }
 
 /** Every history row of the stopped service's database, with its instance. */
