@@ -1,10 +1,14 @@
 // Summarizes a V8 CPU profile (`node --cpu-prof`, e.g. from BENCH_CPU_PROF=DIR npm run bench) as text:
-// where the process spent its time, by package (self time) and by function (self and inclusive time).
-// Used to explain a missed acceptance goal without a browser's DevTools.
+// where the process spent its time, by package (self time), by function (self and inclusive time), by
+// kind of work (SQL, AWS SDK, HTTP server, logging, GC: the first library found walking up from the
+// sampled frame, so a socket write counts for whoever wrote) and by the service's own code (each sample
+// charged to the innermost dist/ function on its stack, by file and by function). Used to explain a
+// missed goal without a browser's DevTools.
 //
-//   node --import tsx bench/profile.ts FILE.cpuprofile [--from S] [--to S] [--top N]
+//   node --import tsx bench/profile.ts FILE.cpuprofile [--from S] [--to S] [--top N] [--per N]
 // --from/--to keep only the samples taken that many seconds after the profile started (the process's
 // start), e.g. the measured run of the acceptance benchmark, leaving start-up and warm-up out.
+// --per N also prints each line's time divided by N (e.g. µs per instance of the pipeline bench).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -36,6 +40,41 @@ function packageOf(frame: ProfileNode['callFrame']): string {
   return url;
 }
 
+/** Kinds of work, by the package that did it; node's own modules and V8 builtins decide nothing (they work for a caller). */
+const KINDS: [RegExp, string][] = [
+  [/^better-sqlite3$/, 'SQL: better-sqlite3 (SQLite itself)'],
+  [/^kysely$/, 'SQL: Kysely (build, compile, driver)'],
+  [/^(@aws-sdk\/xml-builder|fast-xml-parser)$/, 'AWS SDK: XML parsing'],
+  [/^(@aws-sdk|@smithy)\//, 'AWS SDK: the rest (serialize, sign, middleware, HTTP)'],
+  [/^(pino|sonic-boom|pino-std-serializers|thread-stream|on-exit-leak-free)$/, 'logging (pino)'],
+  [/^(fastify|find-my-way|avvio|light-my-request|secure-json-parse|@fastify\/.*|fast-json-stringify|abstract-logging|toad-cache|process-warning)$/, 'HTTP server: Fastify'],
+  [/^zod$/, 'validation: zod'],
+  [/^(prom-client|tdigest|bintrees)$/, 'metrics: prom-client'],
+];
+const NON_DECIDING = /^(node:|\(native\/V8 builtins\)$)/;
+
+/** The kind of work a sample was, walking up from its frame; `stack` is leaf first. */
+function kindOf(stack: ProfileNode['callFrame'][]): string {
+  const leaf = stack[0]!;
+  if (leaf.functionName === '(garbage collector)') return 'GC';
+  if (leaf.functionName === '(program)') return '(program: V8/native, not attributed)';
+  if (leaf.url === '' && leaf.functionName === 'fdatasync') return 'WAL fdatasync (call on the main thread)';
+  for (const frame of stack) {
+    const pkg = packageOf(frame);
+    if (NON_DECIDING.test(pkg) || frame.functionName === '(root)') continue;
+    for (const [re, kind] of KINDS) if (re.test(pkg)) return kind;
+    if (pkg.startsWith('ddsrv ')) return `ddsrv's own code (${pkg.slice(6)})`;
+    return `other: ${pkg}`;
+  }
+  const node = stack.find((f) => packageOf(f).startsWith('node:'));
+  return `node itself, no library up the stack (${node ? packageOf(node) : leaf.functionName || 'native'})`;
+}
+
+/** The innermost frame of the service's own code on the stack (leaf first), or undefined. */
+function ownFrame(stack: ProfileNode['callFrame'][]): ProfileNode['callFrame'] | undefined {
+  return stack.find((f) => f.url.includes('/dist/') && !f.url.includes('/node_modules/'));
+}
+
 function frameName(frame: ProfileNode['callFrame']): string {
   const where = frame.url ? ` ${frame.url.replace(/^file:\/\/.*?\/(node_modules|dist)\//, '$1/')}:${frame.lineNumber + 1}` : '';
   return `${frame.functionName || '(anonymous)'}${where}`;
@@ -44,11 +83,11 @@ function frameName(frame: ProfileNode['callFrame']): string {
 function main(): void {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { from: { type: 'string' }, to: { type: 'string' }, top: { type: 'string' } },
+    options: { from: { type: 'string' }, to: { type: 'string' }, top: { type: 'string' }, per: { type: 'string' } },
   });
   const file = positionals[0];
   if (!file) {
-    console.error('usage: node --import tsx bench/profile.ts FILE.cpuprofile [--from S] [--to S] [--top N]');
+    console.error('usage: node --import tsx bench/profile.ts FILE.cpuprofile [--from S] [--to S] [--top N] [--per N]');
     process.exit(2);
   }
   const top = Number(values.top ?? 25);
@@ -62,6 +101,9 @@ function main(): void {
   const selfByPackage = new Map<string, number>();
   const selfByFrame = new Map<string, number>();
   const inclusiveByFrame = new Map<string, number>();
+  const byKind = new Map<string, number>();
+  const byOwnFile = new Map<string, number>();
+  const byOwnFunction = new Map<string, number>();
   let total = 0;
   let at = 0; // µs since the profile started
   for (let i = 0; i < profile.samples.length; i++) {
@@ -74,6 +116,12 @@ function main(): void {
     add(selfByPackage, packageOf(node.callFrame));
     if (node.callFrame.functionName === '(idle)') continue;
     add(selfByFrame, frameName(node.callFrame));
+    const stack: ProfileNode['callFrame'][] = [];
+    for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) stack.push(byId.get(id)!.callFrame);
+    add(byKind, kindOf(stack));
+    const own = ownFrame(stack);
+    add(byOwnFile, own ? own.url.slice(own.url.indexOf('/dist/') + 1) : '(no frame of the service on the stack)');
+    if (own) add(byOwnFunction, frameName(own));
     const seen = new Set<string>();
     for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
       const name = frameName(byId.get(id)!.callFrame);
@@ -86,9 +134,11 @@ function main(): void {
   const idle = selfByPackage.get('(idle)') ?? 0;
   const busy = total - idle;
   const pct = (us: number, of: number) => `${((100 * us) / of).toFixed(1).padStart(5)}%`;
+  const per = values.per === undefined ? undefined : Number(values.per);
+  const perText = (us: number) => (per ? `  ${(us / per).toFixed(1).padStart(7)} µs/${per}` : '');
   const show = (title: string, m: Map<string, number>, of: number, n: number) => {
     console.log(`\n${title}`);
-    for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`  ${pct(us, of)}  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`);
+    for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`  ${pct(us, of)}  ${(us / 1000).toFixed(0).padStart(7)} ms${perText(us)}  ${k}`);
   };
   const window = values.from !== undefined || values.to !== undefined ? ` between ${values.from ?? 0} s and ${values.to ?? 'the end'}` : '';
   console.log(`${file}${window}: ${(total / 1e6).toFixed(2)} s sampled, ${(idle / 1e6).toFixed(2)} s idle (${pct(idle, total).trim()}), ${(busy / 1e6).toFixed(2)} s busy`);
@@ -96,6 +146,9 @@ function main(): void {
   show('self time by package (% of busy time)', selfByPackage, busy, top);
   show('self time by function (% of busy time)', selfByFrame, busy, top);
   show('inclusive time by function (% of busy time)', inclusiveByFrame, busy, top);
+  show('by kind of work (% of busy time; the first library up the stack decides)', byKind, busy, top);
+  show("by the service's own file (% of busy time; each sample charged to the innermost dist/ frame)", byOwnFile, busy, top);
+  show("by the service's own function (the same, by function)", byOwnFunction, busy, top);
 }
 
 main();

@@ -31,6 +31,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { BenchContext, Figure } from './lib/report.js';
+import { privateIp, skoposDocument } from './lib/skopos.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CONNECTIONS = 48; // divisible by 1 and 3
@@ -185,7 +186,7 @@ type LoadFigures = Pick<Run, 'rps' | 'ok' | 'non2xx' | 'errors' | 'p50' | 'p99' 
 /** One autocannon per replica, at the same time, `connections` split evenly; figures summed. */
 async function load(urls: string[], connections: number, seconds: number, prefix: string): Promise<LoadFigures> {
   let n = 0; // ids: `prefix` (one hex digit per run) + 16 hex digits, an EC2-shaped 17-digit id
-  const body = () => JSON.stringify({ ec2_instance_id: `i-${prefix}${(n++).toString(16).padStart(16, '0')}`, ec2_region: 'us-east-1', project: 'bench', component: 'web' });
+  const body = () => skoposDocument(`i-${prefix}${n.toString(16).padStart(16, '0')}`, privateIp(n++));
   const results = await Promise.all(
     urls.map((url) =>
       autocannon({

@@ -3,7 +3,7 @@
 // performance issue, with the machine they were measured on. A benchmark, not a test: a missed goal is
 // reported, not an exit code; the exit code is non-zero only when a benchmark could not run.
 //
-//   BENCH_ONLY=acceptance|termination|pending   run only those (comma-separated)
+//   BENCH_ONLY=acceptance|pipeline|termination|pending|replicas|list   run only those (comma-separated)
 //   BENCH_QUICK=1                               shorter runs, for checking the bench itself (figures not comparable)
 //   BENCH_NO_BUILD=1                            use dist/ as it is
 //   BENCH_KEEP=1                                keep the temporary folder (databases and server logs)
@@ -17,6 +17,7 @@ import { machineCpuSeconds, stopAllChildren, treeCpuSeconds, waitForQuietMachine
 import { machine, table, type BenchContext, type Figure } from './lib/report.js';
 import { benchListLatency, listLatencyNotMeasured } from './list-latency.js';
 import { benchPending, pendingNotMeasured } from './pending.js';
+import { benchPipeline, pipelineNotMeasured } from './pipeline.js';
 import { benchReplicas, replicasNotMeasured } from './replicas.js';
 import { benchTermination, terminationNotMeasured } from './termination.js';
 
@@ -29,6 +30,7 @@ interface Bench {
 
 const BENCHES: Bench[] = [
   { name: 'acceptance', what: 'hand-off acceptance vs a bare node:http server', run: benchAcceptance, notMeasured: acceptanceNotMeasured },
+  { name: 'pipeline', what: 'the default drain pipeline for 300 instances against moto: CPU and AWS calls per instance', run: benchPipeline, notMeasured: pipelineNotMeasured },
   { name: 'termination', what: '2,000 instances due at once, against moto', run: benchTermination, notMeasured: terminationNotMeasured },
   { name: 'pending', what: 'memory and restart with 200,000 pending hand-offs', run: benchPending, notMeasured: pendingNotMeasured },
   { name: 'replicas', what: 'acceptance, 3 replicas vs 1 on PostgreSQL', run: benchReplicas, notMeasured: replicasNotMeasured },

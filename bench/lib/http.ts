@@ -1,19 +1,21 @@
 // Minimal HTTP calls for readiness polls and bulk hand-offs. Plain node:http with `agent: false` (a new
-// connection each time, no pool), so a poll across a server restart never reuses a dead socket.
-import { request } from 'node:http';
+// connection each time, no pool) unless given an agent, so a poll across a server restart never reuses a
+// dead socket.
+import { request, type Agent } from 'node:http';
 
 export interface Answer {
   status: number;
   body: string;
 }
 
-export function httpCall(url: string, method: string, body?: string, timeoutMs = 5_000): Promise<Answer> {
+/** `agent`: a keep-alive pool to send through (a client that reuses its connections); default a new connection. */
+export function httpCall(url: string, method: string, body?: string, timeoutMs = 5_000, agent?: Agent): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       {
         method,
-        agent: false,
+        agent: agent ?? false,
         timeout: timeoutMs,
         headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
       },

@@ -1,6 +1,6 @@
 // The load generator shared by the acceptance and pending benchmarks: autocannon in the bench process,
-// each request a hand-off of a fresh, never-seen instance id (`{"ec2_instance_id": "i-<17 hex>",
-// "ec2_region": "us-east-1"}`), so the service does a real insert every time (no duplicate short-cut).
+// each request the full Skopos hand-off document (lib/skopos.ts) of a fresh, never-seen instance id
+// ("i-<17 hex>"), so the service does a real insert every time (no duplicate short-cut).
 //
 // It keeps its own books, because autocannon's are not enough for what we check:
 // - which ids got a 2xx, and which were sent but never answered (cut off when the load stopped), so the
@@ -11,6 +11,7 @@
 import autocannon from 'autocannon';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
+import { privateIp, skoposDocument } from './skopos.js';
 
 export const HANDOFF_PATH = '/delayed-termination';
 
@@ -78,8 +79,9 @@ export class HandOffLoad {
     return `i-${this.prefix}${this.counter.toString(16).padStart(12, '0')}`;
   }
 
-  static body(id: string): string {
-    return `{"ec2_instance_id":"${id}","ec2_region":"us-east-1"}`;
+  /** The document of the generator's `counter`-th id. */
+  static body(id: string, counter: number): string {
+    return skoposDocument(id, privateIp(counter));
   }
 
   /** One autocannon run against `origin` (http://127.0.0.1:PORT) for `duration` seconds or `amount` requests. */
@@ -96,7 +98,7 @@ export class HandOffLoad {
         ctx.id = id;
         ctx.t = performance.now();
         this.unanswered.add(id);
-        return { ...req, body: HandOffLoad.body(id) };
+        return { ...req, body: HandOffLoad.body(id, this.counter) };
       },
       onResponse: (status, _body, ctx) => {
         latencies.push(performance.now() - (ctx.t as number));

@@ -4,7 +4,7 @@
 // dies of an uncaught error or a signal. Also: the memory figures (/proc/PID/status) and free ports.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -100,10 +100,53 @@ export function memoryOf(pid: number): { rss: number; peak: number } {
 
 /** CPU time (user + system, all threads) a process has used so far, in seconds, from /proc/PID/stat. */
 export function cpuSecondsOf(pid: number): number {
+  const { user, system } = cpuSplitOf(pid);
+  return user + system;
+}
+
+/** The same, user and system (kernel) time apart. */
+export function cpuSplitOf(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // "pid (comm) state ppid ...": utime and stime are fields 14 and 15, counted after the ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 }; // USER_HZ is 100 on Linux
+}
+
+/**
+ * The same at nanosecond resolution (cpuSecondsOf counts 10 ms ticks): the sum of every live thread's time
+ * on a CPU, from /proc/PID/task/TID/schedstat, and the main thread's (for node: JavaScript, and what it
+ * does synchronously) alone. A thread that exited takes its time with it, so use it over
+ * windows in which the process's threads live on (node's do, for the process's life).
+ */
+export function threadCpuSeconds(pid: number): { all: number; main: number } {
+  let ns = 0;
+  let main = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const t = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      ns += t;
+      if (Number(tid) === pid) main = t;
+    } catch {
+      // the thread exited while we looked
+    }
+  }
+  return { all: ns / 1e9, main: main / 1e9 };
+}
+
+/** CPU time (user + system) of every live process in process group `pgid` (e.g. moto and its watchdog), in seconds. */
+export function groupCpuSeconds(pgid: number): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / 100;
 }
 
 /** CPU seconds of this process and of its children that have exited and been reaped (fields 14-17 of /proc/self/stat). */
