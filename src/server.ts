@@ -20,6 +20,7 @@ import { RateWindow } from './worker/rate-limit.js';
 import { migrateToLatest, SchemaTooNewError } from './store/migrate.js';
 import { TerminationStore, type HandOffRecord, type Scheduled } from './store/store.js';
 import { Worker } from './worker/loop.js';
+import { workQueueOf } from './worker/legacy-queues.js';
 import { pipelineSteps, planHandOff } from './worker/pipeline.js';
 import { IsoClock } from './domain/iso-time.js';
 import { Metrics } from './metrics.js';
@@ -90,7 +91,7 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
   const clients = new AwsClients(config.aws);
   const credentials = new CredentialsWatch(() => clients.resolveCredentials(), log.child({ component: 'aws' }), { ...DEFAULT_WATCH, ...config.credentialsWatch });
   const worker = new Worker(
-    store,
+    workQueueOf(store),
     pipelineSteps({ clients, policy: config.policy, dryRun: config.dryRun, countCall: metrics.countAwsCall, ...(config.pipeline ? { tuning: config.pipeline } : {}) }),
     {
       ...config.worker,

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TerminationRow } from '../store/schema.js';
-import type { Outcome, TerminationStore } from '../store/store.js';
+import type { Outcome, WorkQueue } from '../store/ports.js';
 import { backoffMs, exhausted, type RetryPolicy } from './backoff.js';
 import type { RateWindow } from './rate-limit.js';
 import type { Step, StepResult } from './steps/step.js';
@@ -46,7 +46,7 @@ export class Worker {
   lastError: string | null = null;
 
   constructor(
-    private readonly store: TerminationStore,
+    private readonly queue: WorkQueue,
     steps: Step[],
     private readonly options: WorkerOptions,
     private readonly log: Logger,
@@ -75,7 +75,7 @@ export class Worker {
     this.state = 'stopping';
     this.poke();
     await this.loop;
-    const released = await this.store.releaseLeases(this.owner, this.now());
+    const released = await this.queue.release(this.owner, this.now());
     if (released > 0) this.log.info({ released }, 'released leases');
     this.state = 'stopped';
   }
@@ -102,7 +102,7 @@ export class Worker {
 
   private async sleepMs(): Promise<number> {
     try {
-      const next = await this.store.nextWake();
+      const next = await this.queue.nextWake();
       if (next === null) return this.options.pollMs;
       // Rows that advanced together were rescheduled a few milliseconds apart; waking a little after
       // the first is due lets one claim take them all, so they stay one batch (one AWS call).
@@ -121,10 +121,10 @@ export class Worker {
   private async round(): Promise<number> {
     const now = this.now();
     this.lastRoundAt = now;
-    const rows = await this.store.claimDue(this.owner, now, this.options.leaseMs, this.options.claimLimit);
+    const rows = await this.queue.claim(this.owner, now, this.options.leaseMs, this.options.claimLimit);
     if (rows.length === 0) return 0;
     const heartbeat = setInterval(() => {
-      this.store.extendLeases(this.owner, rows.map((r) => r.id), this.now() + this.options.leaseMs).catch((err) => {
+      this.queue.extend(this.owner, rows.map((r) => r.id), this.now() + this.options.leaseMs).catch((err) => {
         this.log.warn({ err }, 'could not extend leases');
       });
     }, Math.max(100, Math.floor(this.options.leaseMs / 3)));
@@ -154,7 +154,7 @@ export class Worker {
       results = new Map(rows.map((r) => [r.id, { kind: 'final', state: 'failed', event: 'unknown_step', detail: `no step named '${name}' in this version` }]));
     } else {
       try {
-        results = await step.run(rows, { owner: this.owner, store: this.store, log: this.log, now: this.now });
+        results = await step.run(rows, { owner: this.owner, queue: this.queue, log: this.log, now: this.now });
       } catch (err) {
         // A step that throws is a bug or an outage: every row retries under the same policy.
         this.log.error({ err, step: name }, 'step failed');
@@ -173,7 +173,7 @@ export class Worker {
       const row = byId.get(id);
       if (row) outcomes.push(this.toOutcome(row, result, now, jitter));
     }
-    const settled = new Set(await this.store.applyOutcomes(this.owner, outcomes, now));
+    const settled = new Set(await this.queue.settle(this.owner, outcomes, now));
     for (const o of outcomes) {
       const row = byId.get(o.id)!;
       if (!settled.has(o.id)) {
@@ -199,7 +199,7 @@ export class Worker {
     if (deferred.length > 0) {
       const at = Math.max(now + 1000, limiter.nextSlotAt(now));
       const detail = `the --max-terminations-per-minute ceiling is reached; waiting until ${new Date(at).toISOString()}`;
-      await this.store.applyOutcomes(
+      await this.queue.settle(
         this.owner,
         deferred.map((r) => ({ id: r.id, state: r.state, step: r.step, nextAttemptAt: at, attempts: 'keep', reason: detail, event: 'terminate.deferred', detail })),
         now,

@@ -19,7 +19,7 @@ import { LbCache } from '../aws/lb-cache.js';
 import { formatDuration } from '../domain/duration.js';
 import type { EffectivePolicy, Policy } from '../policy/resolve.js';
 import type { TerminationRow } from '../store/schema.js';
-import { saveStepData, type HistoryMark } from '../store/step-data.js';
+import type { HistoryMark } from '../store/ports.js';
 import { readStepData, type StepData } from './step-data.js';
 import { asgDetachStep } from './steps/asg-detach.js';
 import { guardStep } from './steps/guard.js';
@@ -165,14 +165,13 @@ export class Pipeline {
   async begin(ctx: StepContext, rows: TerminationRow[], step: PipelineStep): Promise<TerminationRow[]> {
     if (rows.length === 0) return [];
     const mark = { state: 'draining', step, event: `${step}.started`, detail: () => null };
-    const held = new Set(await saveStepData(ctx.store, ctx.owner, rows.map((r) => ({ id: r.id })), ctx.now(), mark));
+    const held = new Set(await ctx.queue.saveProgress(ctx.owner, rows.map((r) => ({ id: r.id })), ctx.now(), mark));
     return rows.filter((r) => held.has(r.id));
   }
 
   /** Saves step_data for rows (merged into what they had), optionally with a history entry each. */
   async save(ctx: StepContext, entries: { row: TerminationRow; data: StepData }[], mark?: HistoryMark): Promise<Set<number>> {
-    const held = await saveStepData(
-      ctx.store,
+    const held = await ctx.queue.saveProgress(
       ctx.owner,
       entries.map(({ row, data }) => ({ id: row.id, json: JSON.stringify(data) })),
       ctx.now(),

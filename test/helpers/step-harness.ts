@@ -18,6 +18,7 @@ import { TerminationStore } from '../../src/store/store.js';
 import { Pipeline, type PipelineTuning } from '../../src/worker/pipeline.js';
 import type { StepData } from '../../src/worker/step-data.js';
 import type { Step, StepContext, StepResult } from '../../src/worker/steps/step.js';
+import { workQueueOf } from '../../src/worker/legacy-queues.js';
 
 export const OWNER = 'test-owner';
 
@@ -57,7 +58,7 @@ export async function stepHarness(clients: Partial<Record<keyof AwsClients, () =
   await migrateToLatest(c.db, c.engine);
   const store = new TerminationStore(c.db, c.engine, c);
   const clock = { now: 1_800_000_000_000 };
-  const ctx: StepContext = { owner: OWNER, store, log: createLogger('silent'), now: () => clock.now };
+  const ctx: StepContext = { owner: OWNER, queue: workQueueOf(store), log: createLogger('silent'), now: () => clock.now };
   const pipeline = new Pipeline({ clients: clients as unknown as AwsClients, policy: new Policy(parsePolicy(policyYaml), 0), dryRun: false, tuning });
   const reload = async (rows: TerminationRow[]) => Promise.all(rows.map(async (r) => (await store.get(r.id))!));
   return {

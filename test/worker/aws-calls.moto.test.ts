@@ -20,6 +20,7 @@ import { startHookServer, type HookServer } from '../helpers/hook-server.js';
 import { createFleet } from '../helpers/lb-fixtures.js';
 import { awsTestEnv, motoSkip, startMoto, type Moto } from '../helpers/moto.js';
 import { json, testService } from '../helpers/service.js';
+import { workQueueOf } from '../../src/worker/legacy-queues.js';
 
 const REGION = 'us-east-1';
 
@@ -52,7 +53,7 @@ describe('AWS calls per instance, per step', { skip: motoSkip() }, () => {
     const clients = new AwsClients({ maxAttempts: 1, connectTimeoutMs: 1000, requestTimeoutMs: 10_000 });
     const policy = new Policy(parsePolicy(`defaults:\n  drain:\n    hook:\n      url: "${hook.base}/drain?id={instance_id}&ip={private_ip}"\n`), 0);
     const worker = new Worker(
-      svc.store,
+      workQueueOf(svc.store),
       pipelineSteps({
         clients,
         policy,

@@ -1,7 +1,7 @@
 /** What every pipeline step looks like to the worker loop. */
 import type { Logger } from 'pino';
 import type { TerminationRow } from '../../store/schema.js';
-import type { TerminationStore } from '../../store/store.js';
+import type { WorkQueue } from '../../store/ports.js';
 import type { FinalState } from '../../domain/states.js';
 
 export type StepResult =
@@ -19,7 +19,7 @@ export type StepResult =
 
 export interface StepContext {
   owner: string;
-  store: TerminationStore;
+  queue: WorkQueue;
   log: Logger;
   now(): number;
 }

@@ -28,7 +28,7 @@ export function terminateStep(options: TerminateOptions): Step {
     name: 'terminate',
     async run(rows, ctx) {
       const results = new Map<number, StepResult>();
-      const held = new Set(await ctx.store.enterState(ctx.owner, rows.map((r) => r.id), 'terminating', 'terminate.started', ctx.now()));
+      const held = new Set(await ctx.queue.enter(ctx.owner, rows.map((r) => r.id), 'terminating', 'terminate.started', ctx.now()));
       const heldRows = rows.filter((r) => held.has(r.id));
       const actionOf = (r: TerminationRow) => options.actionFor?.(r) ?? 'terminate';
       // Rows of one claim may want different actions: one batch per region and action.
