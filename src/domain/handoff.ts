@@ -1,5 +1,5 @@
 /**
- * The hand-off document of the original server (API.md §1), validated whole: either every id in it is
+ * The hand-off document of the original server, validated whole: either every id in it is
  * scheduled or none is. Pure: no I/O, so it is unit-tested without a server.
  */
 import { z } from 'zod';

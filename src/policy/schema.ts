@@ -1,5 +1,5 @@
 /**
- * The policy file (`--config`, API.md §3), as a strict schema: unknown keys are errors, every value is
+ * The policy file (`--config`; the README's policy file reference), as a strict schema: unknown keys are errors, every value is
  * checked at start-up. Durations are strings as elsewhere (`10s`, `30m`).
  */
 import { z } from 'zod';

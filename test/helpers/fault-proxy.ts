@@ -1,5 +1,5 @@
 // A small HTTP reverse proxy in front of moto that injects AWS faults, so retry and timeout paths are
-// tested against real SDK behaviour. No toxiproxy here (see ENGINEERING.md), and node:http is enough.
+// tested against real SDK behaviour. node:http is enough; no proxy tool to install.
 //
 // Why it is built this way:
 // - Point a client at `proxy.url` instead of moto's endpoint. Every request is recorded with its AWS
