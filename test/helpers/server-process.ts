@@ -9,6 +9,12 @@ import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
+/**
+ * How long a CLI run or a server start may take before the test fails. Generous: CI runs three runtimes on
+ * two cores, and tsx compiles the sources at each start (20 s was seen under load); a hang still fails.
+ */
+export const STARTUP_LIMIT_MS = 60_000;
+
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 /** tsx by its resolved location, so the CLI also runs from another working directory. */
 const TSX = import.meta.resolve('tsx');
@@ -99,7 +105,7 @@ export async function startServerProcess(args: string[], env: Record<string, str
     status = (code ?? signal) as number | string;
     return status;
   });
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + STARTUP_LIMIT_MS;
   while (!logs.some((l) => l.msg === 'ddsrv ready')) {
     const done = await Promise.race([exited.then(() => true), sleep(50, false)]);
     if (done) throw new Error(`ddsrv exited (${status}) before it was ready: ${stderr}`);

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { runCli, startServerProcess } from '../helpers/server-process.js';
+import { runCli, STARTUP_LIMIT_MS, startServerProcess } from '../helpers/server-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ddsrv-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -79,7 +79,7 @@ describe('check-config FILE', () => {
       const before = readdirSync(cwd);
       // The AWS endpoint is a closed port and the server URL too: any network use would show as an error.
       // Run where a default serve would create its database (./ddsrv.db).
-      const out = await runCli(['check-config', 'policy.yaml', ...extra], { DDSRV_DELAY: '', ...env }, 15_000, cwd);
+      const out = await runCli(['check-config', 'policy.yaml', ...extra], { DDSRV_DELAY: '', ...env }, STARTUP_LIMIT_MS, cwd);
       return { ...out, created: readdirSync(cwd).filter((f) => !before.includes(f)), file: 'policy.yaml' };
     } finally {
       rmSync(cwd, { recursive: true, force: true });
@@ -105,7 +105,9 @@ describe('check-config FILE', () => {
     assert.equal(d.components.defaults.delay, '5m', 'the file sets no default delay: DDSRV_DELAY');
     assert.equal(d.components.worker.delay, '2h');
     assert.equal(d.components.worker.drain.load_balancers, true);
-    const flag = JSON.parse((await checkConfig('', ['--json', '--delay', '90s'], { DDSRV_DELAY: '5m' })).stdout);
+    const flagged = await checkConfig('', ['--json', '--delay', '90s'], { DDSRV_DELAY: '5m' });
+    assert.equal(flagged.code, 0, flagged.stderr);
+    const flag = JSON.parse(flagged.stdout);
     assert.equal(flag.components.defaults.delay, '1m30s', 'the flag wins over the variable');
     const bad = await checkConfig('', ['--delay', 'soon']);
     assert.equal(bad.code, 2);
@@ -130,7 +132,7 @@ describe('check-config FILE', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'ddsrv-check-serve-'));
     try {
       writeFileSync(join(cwd, 'policy.yaml'), yaml);
-      const served = await runCli(['serve', '127.0.0.1:0', '--database', join(cwd, 'x.db'), '--config', 'policy.yaml'], {}, 15_000, cwd);
+      const served = await runCli(['serve', '127.0.0.1:0', '--database', join(cwd, 'x.db'), '--config', 'policy.yaml'], {}, STARTUP_LIMIT_MS, cwd);
       assert.equal(served.code, 2);
       assert.match(checked.stderr, /^policy\.yaml:2: defaults\.asg: /);
       assert.ok(served.stderr.includes(checked.stderr.trim()), `${served.stderr} contains ${checked.stderr}`);
