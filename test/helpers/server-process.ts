@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * How long a CLI run or a server start may take before the test fails. Generous: CI runs three runtimes on
- * two cores, and tsx compiles the sources at each start (20 s was seen under load); a hang still fails.
+ * two cores, and tsx compiles the sources at each start (15 s was exceeded under load); a hang still fails.
  */
 export const STARTUP_LIMIT_MS = 60_000;
 
