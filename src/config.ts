@@ -14,7 +14,7 @@ import { parseSize, SizeError } from './domain/size.js';
 import { loadPolicyFile, PolicyError } from './policy/load.js';
 import { Policy } from './policy/resolve.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './worker/backoff.js';
-import type { PipelineTuning } from './worker/pipeline.js';
+import type { PipelineTuning } from './worker/step-kit.js';
 import { NotifyConfigError, parseNotifyConfig, type NotifyConfig } from './notify/config.js';
 
 export class ConfigError extends Error {}
@@ -70,7 +70,7 @@ export interface ServeConfig {
   tls: { cert: Buffer; key: Buffer } | null;
   worker: { leaseMs: number; pollMs: number; claimLimit: number; retry: RetryPolicy };
   aws: AwsOptions;
-  /** How often the drain pipeline looks at drains and retries hooks (defaults in worker/pipeline.ts; tests shorten them). */
+  /** How often the drain pipeline looks at drains and retries hooks (defaults in worker/step-kit.ts; tests shorten them). */
   pipeline?: Partial<PipelineTuning>;
   /** Webhook notifications (src/notify/), or null when off. */
   notify: NotifyConfig | null;

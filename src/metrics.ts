@@ -9,6 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { ACTIVE_STATES } from './domain/states.js';
 import type { TerminationRow } from './store/schema.js';
 import type { Outcome, Scheduled } from './store/store.js';
+import { stepNamed } from './worker/steps/registry.js';
 
 /** A label value that can only come from a closed set; anything else is `other`. */
 const bounded = (value: string) => (/^[A-Za-z][A-Za-z0-9_.-]{0,47}$/.test(value) ? value : 'other');
@@ -154,9 +155,9 @@ export class Metrics {
         this.handOffToDoneSeconds.observe({ state: outcome.state }, Math.max(0, now - row.created_at) / 1000);
       }
     }
-    // The drain (leave the ASG, deregister, wait, hook: worker/pipeline.ts) ends when a drain step hands
-    // the row on to the termination step; the row may then still wait, in `draining`, for its due time.
-    if (row.step !== 'terminate' && outcome.step === 'terminate' && outcome.nextAttemptAt !== null) this.drainEnded(row.id, now);
+    // The drain ends when a drain step hands the row on to the action step (the termination); the row
+    // may then still wait, in `draining`, for its due time.
+    if (outcome.nextAttemptAt !== null && stepNamed(row.step)?.phase !== 'action' && stepNamed(outcome.step)?.phase === 'action') this.drainEnded(row.id, now);
   }
 
   /** From the operator routes. */

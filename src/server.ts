@@ -21,7 +21,9 @@ import { migrateToLatest, SchemaTooNewError } from './store/migrate.js';
 import { TerminationStore, type HandOffRecord, type Scheduled } from './store/store.js';
 import { Worker } from './worker/loop.js';
 import { workQueueOf } from './worker/legacy-queues.js';
-import { pipelineSteps, planHandOff } from './worker/pipeline.js';
+import { planHandOff } from './policy/plan-handoff.js';
+import { pipelineSteps } from './worker/pipeline.js';
+import { STEPS } from './worker/steps/registry.js';
 import { IsoClock } from './domain/iso-time.js';
 import { Metrics } from './metrics.js';
 import { Notifier } from './notify/deliver.js';
@@ -130,7 +132,7 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
     maxUserDataBytes: config.maxUserDataBytes,
     hosts: hostPolicy(config.listen.host, config.allowedHosts),
     now: Date.now,
-    plan: (doc, now) => planHandOff(config.policy, doc, now, config.dryRun),
+    plan: (doc, now) => planHandOff(STEPS, config.policy, doc, now, config.dryRun),
     recordHandOff: (record) => committer.submit(record),
     unavailable: connection.unavailable,
     onAccepted: (scheduled) => {

@@ -5,7 +5,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { parseJsonBody } from './json-body.js';
 import type { HandOff } from '../domain/handoff.js';
-import type { HandOffPlan } from '../worker/pipeline.js';
+import type { HandOffPlan } from '../policy/plan-handoff.js';
 import type { HandOffRecord, Scheduled } from '../store/store.js';
 import { installAuth } from './auth.js';
 import type { HostPolicy } from '../domain/allowed-hosts.js';

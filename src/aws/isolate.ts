@@ -1,14 +1,54 @@
 /**
- * Runs one batch call (TerminateInstances, StopInstances) over many instances so that one bad id never
- * holds back the others. EC2 fails the whole call when a single id is unknown or protected, and
- * terminates none. So:
+ * One bad item must never hold back the others in a batch call: AWS fails a whole TerminateInstances,
+ * DeregisterTargets or DescribeTargetHealth when a single id in it is unknown or protected. `isolate`
+ * calls the batch, and on failure lets the caller say which items the error settles (blames) and how to
+ * split the rest for another try. `runIsolated` is that for EC2's instance actions:
  *  - a whole-call error (throttling, 5xx, network, IAM) makes every id `retry`;
  *  - a per-instance error that names its culprits (AWS and moto name them in the message) settles those
  *    ids and retries the rest at once; one that names nobody splits the batch in halves.
  * With k bad ids among n, that costs about k * log2(n / k) extra calls at worst, and 2 calls when the
  * culprits are named.
  */
+import { groupBy } from '../lib/group-by.js';
 import { classifyAwsError, idsNamedIn, type Classified } from './errors.js';
+
+/** What a failed batch call means: the items it settles with that error, and the parts to call again. */
+export interface BatchFailure<T> {
+  blame: T[];
+  retry: T[][];
+}
+
+/** Blames every item (the error is the batch's, or the batch is a single item). */
+export const blameAll = <T>(batch: T[]): BatchFailure<T> => ({ blame: batch, retry: [] });
+/** Calls each item alone (the error means one of them is bad, without saying which). */
+export const oneByOne = <T>(batch: T[]): BatchFailure<T> => (batch.length === 1 ? blameAll(batch) : { blame: [], retry: batch.map((item) => [item]) });
+
+/** One by one when `test` says the error may be a single item's fault, else the error is every item's. */
+export const splitWhen =
+  (test: (err: unknown) => boolean) =>
+  <T>(err: unknown, batch: T[]): BatchFailure<T> =>
+    test(err) ? oneByOne(batch) : blameAll(batch);
+
+/**
+ * Calls `call` for the whole batch, then for the parts `onFailure` asks for, one after the other.
+ * Returns the error of each blamed item; items absent from the map went through.
+ */
+export async function isolate<T>(items: T[], call: (batch: T[]) => Promise<void>, onFailure: (err: unknown, batch: T[]) => BatchFailure<T>): Promise<Map<T, unknown>> {
+  const errors = new Map<T, unknown>();
+  const attempt = async (batch: T[]): Promise<void> => {
+    if (batch.length === 0) return;
+    try {
+      await call(batch);
+      return;
+    } catch (err) {
+      const { blame, retry } = onFailure(err, batch);
+      for (const item of blame) errors.set(item, err);
+      for (const part of retry) await attempt(part);
+    }
+  };
+  await attempt(items);
+  return errors;
+}
 
 export type InstanceResult =
   | { kind: 'done'; detail: string }
@@ -26,44 +66,39 @@ export interface IsolationDeps {
 
 export async function runIsolated(ids: string[], deps: IsolationDeps): Promise<Map<string, InstanceResult>> {
   const results = new Map<string, InstanceResult>();
-  await settle(ids, deps, results);
+  const classified = new Map<unknown, Classified>();
+  const classify = (err: unknown) => classified.get(err) ?? classified.set(err, classifyAwsError(err)).get(err)!;
+  const errors = await isolate(
+    ids,
+    async (batch) => {
+      const detail = await deps.call(batch);
+      for (const id of batch) results.set(id, { kind: 'done', detail });
+    },
+    (err, batch) => {
+      const error = classify(err);
+      if (error.kind === 'dry_run_ok' || !error.perInstance || batch.length === 1) return blameAll(batch);
+      const named = idsNamedIn(error.message, batch);
+      if (named.length > 0) return { blame: named, retry: [batch.filter((id) => !named.includes(id))] };
+      const half = Math.ceil(batch.length / 2);
+      return { blame: [], retry: [batch.slice(0, half), batch.slice(half)] };
+    },
+  );
+  // One decision (and at most one DescribeInstances) per error, for all the ids it blamed.
+  for (const [err, entries] of groupBy(errors, ([, e]) => e)) await settleBlamed(entries.map(([id]) => id), classify(err), deps, results);
   return results;
 }
 
-async function settle(ids: string[], deps: IsolationDeps, results: Map<string, InstanceResult>): Promise<void> {
-  if (ids.length === 0) return;
-  let error: Classified;
-  try {
-    const detail = await deps.call(ids);
-    for (const id of ids) results.set(id, { kind: 'done', detail });
-    return;
-  } catch (err) {
-    error = classifyAwsError(err);
-  }
+/** Ids an error settled: decide each from the error, confirming "not found" with DescribeInstances. */
+async function settleBlamed(ids: string[], error: Classified, deps: IsolationDeps, results: Map<string, InstanceResult>): Promise<void> {
+  const what = `${deps.actionName}: ${error.code}: ${error.message}`;
   if (error.kind === 'dry_run_ok') {
     for (const id of ids) results.set(id, { kind: 'done', detail: `dry run: EC2 says ${deps.actionName} would have succeeded; the instance was left alone` });
     return;
   }
   if (!error.perInstance) {
-    const reason = `${deps.actionName}: ${error.code}: ${error.message}`;
-    for (const id of ids) results.set(id, { kind: 'retry', reason, throttled: error.kind === 'throttled' });
+    for (const id of ids) results.set(id, { kind: 'retry', reason: what, throttled: error.kind === 'throttled' });
     return;
   }
-  const named = ids.length === 1 ? ids : idsNamedIn(error.message, ids);
-  if (named.length > 0) {
-    await settleCulprits(named, error, deps, results);
-    const rest = ids.filter((id) => !results.has(id));
-    await settle(rest, deps, results);
-    return;
-  }
-  const half = Math.ceil(ids.length / 2);
-  await settle(ids.slice(0, half), deps, results);
-  await settle(ids.slice(half), deps, results);
-}
-
-/** Ids an error singled out: decide each from the error, confirming "not found" with DescribeInstances. */
-async function settleCulprits(ids: string[], error: Classified, deps: IsolationDeps, results: Map<string, InstanceResult>): Promise<void> {
-  const what = `${deps.actionName}: ${error.code}: ${error.message}`;
   switch (error.kind) {
     case 'not_found': {
       // "Not found" can mean "not propagated yet": believe it only when DescribeInstances agrees.

@@ -20,10 +20,7 @@ export function isState(value: string): value is State {
 }
 
 /**
- * What a termination does next, in order (worker/pipeline.ts): leave the Auto Scaling group, deregister
- * from the load balancers, wait for the drain, call the drain hook, then terminate (or stop). The state is
- * `draining` from asg_detach to drain_hook and `terminating` in terminate. Each step is stored so a restart
- * resumes where it stopped.
+ * Temporary (issue 15): the step names for store/operator.ts only, until the operator's decisions move
+ * to src/operator/ and ask worker/steps/registry.ts (the list of steps) instead. A test keeps the two equal.
  */
 export const STEPS = ['guard', 'asg_detach', 'lb_deregister', 'drain_wait', 'drain_hook', 'terminate'] as const;
-export type Step = (typeof STEPS)[number];

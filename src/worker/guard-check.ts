@@ -9,7 +9,7 @@ import type { CallCounter } from '../aws/ec2.js';
 import { describeInstanceRecords, goneReason, terminationProtected } from '../aws/instances.js';
 import type { GuardPolicy } from '../policy/resolve.js';
 import type { TerminationRow } from '../store/schema.js';
-import { guardRefusal, regionRefusal } from './guard.js';
+import { guardRefusal, regionRefusal } from '../policy/guard.js';
 
 export interface GuardVerdicts {
   allowed: TerminationRow[];

@@ -38,7 +38,7 @@ export interface DrainProgress {
 export interface HookProgress {
   /** Calls started so far (one cut short by a crash is taken back and made again). */
   attempts: number;
-  /** Calls cut short by a crash (a third one counts as a failed hook). */
+  /** Calls cut short by a crash (the second one counts as a failed hook: drain-hook.ts MAX_INTERRUPTED). */
   interrupted?: number;
   /** Set just before each call, under the lease; cleared by the call's outcome. */
   inFlightSince: number | null;

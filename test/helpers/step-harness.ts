@@ -15,9 +15,11 @@ import { migrateToLatest } from '../../src/store/migrate.js';
 import type { TerminationRow } from '../../src/store/schema.js';
 import { saveStepData } from '../../src/store/step-data.js';
 import { TerminationStore } from '../../src/store/store.js';
-import { Pipeline, type PipelineTuning } from '../../src/worker/pipeline.js';
+import { stepOf } from '../../src/worker/pipeline.js';
+import { StepKit, type PipelineTuning } from '../../src/worker/step-kit.js';
+import { STEPS } from '../../src/worker/steps/registry.js';
 import type { StepData } from '../../src/worker/step-data.js';
-import type { Step, StepContext, StepResult } from '../../src/worker/steps/step.js';
+import type { Step, StepContext, StepDefinition, StepResult } from '../../src/worker/steps/step.js';
 import { workQueueOf } from '../../src/worker/legacy-queues.js';
 
 export const OWNER = 'test-owner';
@@ -43,7 +45,9 @@ export interface StepHarness {
   store: TerminationStore;
   clock: { now: number };
   ctx: StepContext;
-  pipeline: Pipeline;
+  kit: StepKit;
+  /** The step as the worker would run it, over this harness's toolkit. */
+  step(definition: StepDefinition): Step;
   /** Records a hand-off of `ids` (due at clock + delayMs), claims it, and sets its step_data. */
   rows(ids: string[], data: StepData, opts?: { delayMs?: number; component?: string }): Promise<TerminationRow[]>;
   /** The rows as the store has them now (fresh step_data). */
@@ -59,13 +63,14 @@ export async function stepHarness(clients: Partial<Record<keyof AwsClients, () =
   const store = new TerminationStore(c.db, c.engine, c);
   const clock = { now: 1_800_000_000_000 };
   const ctx: StepContext = { owner: OWNER, queue: workQueueOf(store), log: createLogger('silent'), now: () => clock.now };
-  const pipeline = new Pipeline({ clients: clients as unknown as AwsClients, policy: new Policy(parsePolicy(policyYaml), 0), dryRun: false, tuning });
+  const kit = new StepKit({ clients: clients as unknown as AwsClients, policy: new Policy(parsePolicy(policyYaml), 0), dryRun: false, tuning }, STEPS);
   const reload = async (rows: TerminationRow[]) => Promise.all(rows.map(async (r) => (await store.get(r.id))!));
   return {
     store,
     clock,
     ctx,
-    pipeline,
+    kit,
+    step: (definition) => stepOf(definition, kit),
     async rows(ids, data, opts = {}) {
       await store.recordHandOffs(
         [

@@ -14,7 +14,8 @@ import { createLogger } from '../../src/logger.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { Policy } from '../../src/policy/resolve.js';
 import { Worker } from '../../src/worker/loop.js';
-import { PIPELINE, pipelineSteps, type PipelineStep } from '../../src/worker/pipeline.js';
+import { pipelineSteps } from '../../src/worker/pipeline.js';
+import { STEPS } from '../../src/worker/steps/registry.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startHookServer, type HookServer } from '../helpers/hook-server.js';
 import { createFleet } from '../helpers/lb-fixtures.js';
@@ -40,7 +41,8 @@ describe('AWS calls per instance, per step', { skip: motoSkip() }, () => {
     await moto?.stop();
   });
 
-  type Counts = Record<PipelineStep, Record<string, number>>;
+  type Counts = Record<string, Record<string, number>>;
+  const PIPELINE = STEPS.map((s) => s.name);
 
   /** Hands off `size` instances of a fresh fleet in one document and counts every AWS call by step. */
   async function measure(size: number): Promise<{ counts: Counts; total: number; hookCalls: number }> {
@@ -60,7 +62,8 @@ describe('AWS calls per instance, per step', { skip: motoSkip() }, () => {
         dryRun: false,
         tuning: { drainPollMinMs: 50 },
         countCall: (op, _outcome, step) => {
-          counts[step][op] = (counts[step][op] ?? 0) + 1;
+          const ops = counts[step]!;
+          ops[op] = (ops[op] ?? 0) + 1;
         },
       }),
       { leaseMs: 30_000, pollMs: 50, claimLimit: 2000, retry: { baseMs: 100, maxMs: 1000, maxAttempts: 3 } },
@@ -94,7 +97,7 @@ describe('AWS calls per instance, per step', { skip: motoSkip() }, () => {
   function report(t: TestContext, size: number, m: { counts: Counts; total: number; hookCalls: number }) {
     t.diagnostic(`${size} instance(s): ${m.total} AWS calls (${(m.total / size).toFixed(2)} per instance), ${m.hookCalls} hook call(s)`);
     for (const step of PIPELINE) {
-      const ops = Object.entries(m.counts[step]).map(([op, n]) => `${op} ${n}`);
+      const ops = Object.entries(m.counts[step]!).map(([op, n]) => `${op} ${n}`);
       t.diagnostic(`  ${step.padEnd(13)} ${ops.join(', ') || '-'}`);
     }
   }

@@ -37,7 +37,7 @@ test('draining, draining, unused: waits twice (no lease, no attempt, no history 
         return { TargetHealthDescriptions: [{ Target: { Id: ID, Port: 80 }, TargetHealth: { State } }] };
       }),
   });
-  const step = drainWaitStep(h.pipeline);
+  const step = h.step(drainWaitStep);
   const t0 = h.clock.now;
   let [row] = await h.rows([ID], lbData(t0));
 
@@ -80,7 +80,7 @@ test('one call per target group for the whole batch', async () => {
       })),
   });
   const rows = await h.rows(ids, lbData(h.clock.now));
-  const results = await h.run(drainWaitStep(h.pipeline), rows);
+  const results = await h.run(h.step(drainWaitStep), rows);
   assert.deepEqual([...results.values()].map((r) => r.kind), ['advance', 'advance', 'advance']);
   assert.equal(sent.length, 1);
   assert.equal((sent[0]!.input.Targets as unknown[]).length, 3);
@@ -95,7 +95,7 @@ test('a classic load balancer drains while it reports InService "deregistration 
   h = await stepHarness({
     elbFor: () => scriptedClient(sent, () => ({ InstanceStates: [{ InstanceId: ID, ...answers.shift()! }] })),
   });
-  const step = drainWaitStep(h.pipeline);
+  const step = h.step(drainWaitStep);
   const data: StepData = { lb: { targets: [], classic: ['web-clb'], startedAt: h.clock.now, deadline: h.clock.now + 600_000 } };
   let [row] = await h.rows([ID], data);
   const first = (await h.run(step, [row!])).get(row!.id)!;
@@ -112,7 +112,7 @@ test('past the deadline it records the timeout, with what still drains, and goes
     { elbv2For: () => scriptedClient([], () => ({ TargetHealthDescriptions: [{ Target: { Id: ID, Port: 80 }, TargetHealth: { State: 'draining' } }] })) },
     `defaults:\n  drain:\n    hook:\n      url: "http://{private_ip}:8080/drain"\n`,
   );
-  const step = drainWaitStep(h.pipeline);
+  const step = h.step(drainWaitStep);
   const t0 = h.clock.now;
   let [row] = await h.rows([ID], lbData(t0, 60_000));
   const waiting = (await h.run(step, [row!])).get(row!.id)!;
@@ -144,7 +144,7 @@ test('a deleted target group holds nothing; a throttled look is retried under th
         throw err;
       }),
   });
-  const step = drainWaitStep(h.pipeline);
+  const step = h.step(drainWaitStep);
   let [row] = await h.rows([ID], lbData(h.clock.now));
   const throttled = (await h.run(step, [row!])).get(row!.id)!;
   assert.equal(throttled.kind, 'retry');

@@ -6,9 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import { parsePolicy } from '../../src/policy/load.js';
-import { Policy } from '../../src/policy/resolve.js';
-import { planHandOff } from '../../src/worker/pipeline.js';
 import { asgDetachStep } from '../../src/worker/steps/asg-detach.js';
 import { lbDeregisterStep } from '../../src/worker/steps/lb-deregister.js';
 import { readStepData } from '../../src/worker/step-data.js';
@@ -34,14 +31,14 @@ test('the termination waits out the rest of the delay after the drain, and not l
   const [early] = await h.rows(ids(1), {}, { delayMs: 60_000 });
   const [late] = await h.rows(ids(1, 100), {}, { delayMs: 0 });
   const now = h.clock.now + 5000;
-  const a = h.pipeline.advance('drain_hook', early!, {}, now, 'drain_hook.ok', 'ok');
+  const a = h.kit.advance('drain_hook', early!, {}, now, 'drain_hook.ok', 'ok');
   assert.equal(a.kind === 'advance' && a.step, 'terminate');
   assert.equal(a.kind === 'advance' && a.at, early!.due_at, 'drained before the due time: waits for it');
   assert.match(a.kind === 'advance' ? a.detail ?? '' : '', /terminate at .* \(hand-off \+ delay; 55s from now\)/);
-  const b = h.pipeline.advance('drain_hook', late!, {}, now, 'drain_hook.ok', 'ok');
+  const b = h.kit.advance('drain_hook', late!, {}, now, 'drain_hook.ok', 'ok');
   assert.equal(b.kind === 'advance' && b.at, now, 'drained after the due time: at once');
   // Steps the policy does not need are jumped over, and named.
-  const c = h.pipeline.advance('lb_deregister', late!, { lb: { targets: [], classic: [], startedAt: now, deadline: now } }, now, 'lb_deregister.ok', 'in no load balancer');
+  const c = h.kit.advance('lb_deregister', late!, { lb: { targets: [], classic: [], startedAt: now, deadline: now } }, now, 'lb_deregister.ok', 'in no load balancer');
   assert.equal(c.kind === 'advance' && c.step, 'terminate');
   assert.match(c.kind === 'advance' ? c.detail ?? '' : '', /not needed: drain_wait \(no load balancer held the instance\), drain_hook \(no drain hook\)/);
 });
@@ -63,7 +60,7 @@ test('asg_detach: one lookup per batch, DetachInstances per group in calls of 20
       }),
   });
   const rows = await h.rows([...members, pending!, leaving!, outside!], {});
-  const results = await h.run(asgDetachStep(h.pipeline), rows);
+  const results = await h.run(h.step(asgDetachStep), rows);
   const byInstance = new Map(rows.map((r) => [r.instance_id, results.get(r.id)!]));
   for (const id of members) assert.equal(byInstance.get(id)!.kind, 'advance', id);
   assert.equal(byInstance.get(pending!)!.kind, 'retry');
@@ -98,7 +95,7 @@ test('asg_detach: an instance that left its group meanwhile fails the call (AWS)
       }),
   });
   const rows = await h.rows([a!, b!, c!], {});
-  const results = await h.run(asgDetachStep(h.pipeline), rows);
+  const results = await h.run(h.step(asgDetachStep), rows);
   const [ra, rb, rc] = rows.map((r) => results.get(r.id)!);
   assert.match((ra as { detail: string }).detail, /^detached from group web/);
   assert.match((rb as { detail: string }).detail, /no longer in group web \(detached by someone else meanwhile\)/);
@@ -124,7 +121,7 @@ test('lb_deregister: one DeregisterTargets per target group for the batch; an un
     elbFor: () => scriptedClient(sent, () => ({ LoadBalancerDescriptions: [{ LoadBalancerName: 'clb', Instances: [{ InstanceId: a }, { InstanceId: b }] }] })),
   });
   const rows = await h.rows([a!, b!, gone!], {});
-  const results = await h.run(lbDeregisterStep(h.pipeline), rows);
+  const results = await h.run(h.step(lbDeregisterStep), rows);
   assert.deepEqual(rows.map((r) => results.get(r.id)!.kind), ['advance', 'advance', 'advance']);
   const names = sent.map((s) => s.name);
   assert.deepEqual(names.filter((n) => n.startsWith('Describe')).sort(), ['DescribeLoadBalancers', 'DescribeTargetGroups', 'DescribeTargetHealth']);
@@ -138,19 +135,6 @@ test('lb_deregister: one DeregisterTargets per target group for the batch; an un
   // A second batch within the cache's lifetime does not look the load balancers up again.
   sent.length = 0;
   const more = await h.rows(ids(1, 900), {});
-  await h.run(lbDeregisterStep(h.pipeline), more);
+  await h.run(h.step(lbDeregisterStep), more);
   assert.deepEqual(sent.map((s) => s.name), []);
-});
-
-test('a hand-off starts at the first step its policy needs; with none, at the termination when due', () => {
-  const doc = { project: 'shop', component: 'web' };
-  const plain = new Policy(parsePolicy('defaults:\n  delay: 1m\n'), 0);
-  assert.deepEqual(planHandOff(plain, doc, 1000), { dueAt: 61_000, firstStep: 'asg_detach', firstAttemptAt: 1000, stepData: null });
-  const noDrain = new Policy(parsePolicy('defaults:\n  delay: 1m\n  asg: leave\n  drain: { load_balancers: false }\n'), 0);
-  assert.deepEqual(planHandOff(noDrain, doc, 1000), { dueAt: 61_000, firstStep: 'terminate', firstAttemptAt: 61_000, stepData: null });
-  const lbOnly = new Policy(parsePolicy('defaults:\n  asg: leave\n'), 5000);
-  assert.deepEqual(planHandOff(lbOnly, doc, 0), { dueAt: 5000, firstStep: 'lb_deregister', firstAttemptAt: 0, stepData: null });
-  const guarded = new Policy(parsePolicy('defaults: { asg: leave, drain: { load_balancers: false } }\nguard: { protect_tag: keep }\n'), 0);
-  assert.equal(planHandOff(guarded, doc, 0).firstStep, 'guard');
-  assert.equal(planHandOff(plain, doc, 0, true).stepData, '{"dryRun":true}', 'a dry-run hand-off carries its mark');
 });

@@ -44,6 +44,8 @@ function scriptedStep(name: string, script: (instanceId: string, run: number) =>
   const runs = new Map<string, number>();
   return {
     name,
+    rateLimited: false,
+    keptByExpedite: false,
     async run(rows) {
       const results = new Map<number, StepResult>();
       for (const row of rows) {

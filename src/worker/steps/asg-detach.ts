@@ -14,30 +14,34 @@
 import { classifyAwsError } from '../../aws/errors.js';
 import { describeAsgMembership, describeGroupLoadBalancers, detachInstances, DETACH_MAX, type AsgMembership } from '../../aws/autoscaling.js';
 import { errorName } from '../../aws/elb.js';
+import { isolate, splitWhen } from '../../aws/isolate.js';
 import { describeInstanceRecords, goneReason } from '../../aws/instances.js';
+import { groupBy } from '../../lib/group-by.js';
 import type { TerminationRow } from '../../store/schema.js';
-import type { Pipeline } from '../pipeline.js';
 import { readStepData, type AsgProgress, type StepData } from '../step-data.js';
-import type { Step, StepResult } from './step.js';
+import type { StepKit } from '../step-kit.js';
+import type { StepDefinition, StepResult } from './step.js';
 
 const NAME = 'asg_detach';
 const DETACHABLE = new Set(['InService', 'Standby']);
 const ALREADY_LEAVING = new Set(['Detaching', 'Detached']);
 
-export function asgDetachStep(p: Pipeline): Step {
-  return {
-    name: NAME,
-    async run(rows, ctx) {
+export const asgDetachStep: StepDefinition = {
+  name: NAME,
+  phase: 'drain',
+  // Kept: a group the instance is still in would launch a replacement for it.
+  keptByExpedite: true,
+  rateLimited: false,
+  stateIfThrown: undefined,
+  skipReason: (policy) => (policy.asg === 'leave' ? 'asg: leave' : null),
+  firstRunDelayMs: () => 0,
+  create: (p: StepKit) =>
+    async function run(rows, ctx) {
       const results = new Map<number, StepResult>();
       const saves: { row: TerminationRow; data: StepData }[] = [];
       const now = ctx.now();
-      const todo = p.triage(NAME, rows, now, results, (row, data) =>
-        p.policyFor(row).asg === 'leave'
-          ? { skip: 'policy asg: leave (the instance stays in its group)' }
-          : data.asg
-            ? { done: describeDone(data.asg) } // done before a restart; the result just was not recorded
-            : null,
-      );
+      // Done before a restart when step_data has it: the result just was not recorded.
+      const todo = p.triage(NAME, rows, now, results, (data) => (data.asg ? describeDone(data.asg) : null));
       const held = await p.begin(ctx, todo, NAME);
       const count = p.counter(NAME);
 
@@ -68,7 +72,7 @@ export function asgDetachStep(p: Pipeline): Step {
             return retryAll(regionRows.filter((r) => !results.has(r.id)), `${e.code}: ${e.message}`);
           }
 
-          const toDetach = new Map<string, TerminationRow[]>();
+          const detachable: TerminationRow[] = [];
           for (const row of live) {
             const m = members.get(row.instance_id);
             if (!m) {
@@ -82,47 +86,34 @@ export function asgDetachStep(p: Pipeline): Step {
             } else if (p.dryRun) {
               done(row, { ...none(), group: m.group, lifecycle: m.lifecycle }, `${NAME}.dry_run`, `dry run: would detach from group ${m.group} with its desired capacity decremented; left in the group`);
             } else {
-              const list = toDetach.get(m.group);
-              if (list) list.push(row);
-              else toDetach.set(m.group, [row]);
+              detachable.push(row);
             }
           }
-          if (toDetach.size === 0) return;
+          if (detachable.length === 0) return;
+          const byGroup = groupBy(detachable, (r) => members.get(r.instance_id)!.group);
 
           const client = p.clients.autoScalingFor(region);
           let attached: Awaited<ReturnType<typeof describeGroupLoadBalancers>>;
           try {
-            attached = await describeGroupLoadBalancers(client, [...toDetach.keys()], count);
+            attached = await describeGroupLoadBalancers(client, [...byGroup.keys()], count);
           } catch (err) {
             const e = classifyAwsError(err);
-            return retryAll([...toDetach.values()].flat(), `DescribeAutoScalingGroups: ${e.code}: ${e.message}`);
+            return retryAll(detachable, `DescribeAutoScalingGroups: ${e.code}: ${e.message}`);
           }
 
-          for (const [group, groupRows] of toDetach) {
+          for (const [group, groupRows] of byGroup) {
             const lbs = attached.get(group) ?? { classic: [], targetGroups: [] };
             const detached = (row: TerminationRow, detail: string) =>
               done(row, { group, lifecycle: members.get(row.instance_id)!.lifecycle, detached: true, classic: lbs.classic, targetGroups: lbs.targetGroups }, `${NAME}.ok`, detail);
             for (let i = 0; i < groupRows.length; i += DETACH_MAX) {
               const chunk = groupRows.slice(i, i + DETACH_MAX);
-              const failed = await tryDetach(chunk);
-              if (failed === null || chunk.length === 1) continue; // done, or settled by tryDetach
-              if (errorName(failed) === 'ValidationError' && chunk.length > 1) {
-                // One instance spoils the call (it left meanwhile, or the group is at its minimum): one by one.
-                for (const row of chunk) await tryDetach([row]);
-              } else {
-                settleFailure(chunk, failed);
-              }
-            }
-
-            async function tryDetach(list: TerminationRow[]): Promise<unknown> {
-              try {
+              const call = async (list: TerminationRow[]) => {
                 await detachInstances(client, group, list.map((r) => r.instance_id), count);
                 for (const row of list) detached(row, `detached from group ${group}; its desired capacity was decremented, so it launches no replacement`);
-                return null;
-              } catch (err) {
-                if (list.length === 1) settleFailure(list, err);
-                return err;
-              }
+              };
+              // A ValidationError from one instance spoils the call (it left meanwhile, or the group is at its minimum): one by one.
+              const failed = await isolate(chunk, call, splitWhen((err) => errorName(err) === 'ValidationError'));
+              for (const [row, err] of failed) settleFailure([row], err);
             }
 
             function settleFailure(list: TerminationRow[], err: unknown) {
@@ -141,8 +132,7 @@ export function asgDetachStep(p: Pipeline): Step {
       await p.save(ctx, saves);
       return results;
     },
-  };
-}
+};
 
 function none(): AsgProgress {
   return { group: null, lifecycle: null, detached: false, classic: [], targetGroups: [] };

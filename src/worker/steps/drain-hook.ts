@@ -19,9 +19,9 @@ import type { HookPolicy } from '../../policy/resolve.js';
 import type { TerminationRow } from '../../store/schema.js';
 import { mapWithLimit } from '../concurrency.js';
 import { buildHookUrl, displayUrl, HookUrlError } from '../hook-url.js';
-import type { Pipeline } from '../pipeline.js';
 import { readStepData, type HookProgress, type StepData } from '../step-data.js';
-import type { Step, StepResult } from './step.js';
+import type { StepKit } from '../step-kit.js';
+import type { StepDefinition, StepResult } from './step.js';
 
 const NAME = 'drain_hook';
 /** Calls cut short by a crash after which the call is no longer retried but counted as failed. */
@@ -35,21 +35,22 @@ interface Call {
   note: string | null;
 }
 
-export function drainHookStep(p: Pipeline): Step {
-  const fetchImpl = p.options.fetch ?? fetch;
-  return {
-    name: NAME,
-    async run(rows, ctx) {
+export const drainHookStep: StepDefinition = {
+  name: NAME,
+  phase: 'drain',
+  // Skipped by an expedite: the operator asked for the termination now, not after the service's drain.
+  keptByExpedite: false,
+  rateLimited: false,
+  stateIfThrown: undefined,
+  skipReason: (policy) => (policy.drain.hook === null ? 'no drain hook' : null),
+  firstRunDelayMs: () => 0,
+  create: (p: StepKit) => {
+    const fetchImpl = p.options.fetch ?? fetch;
+    return async function run(rows, ctx) {
       const results = new Map<number, StepResult>();
       const saves: { row: TerminationRow; data: StepData }[] = [];
       const now = ctx.now();
-      const todo = p.triage(NAME, rows, now, results, (row, data) =>
-        p.policyFor(row).drain.hook === null
-          ? { skip: 'no drain hook in the policy' }
-          : data.hook?.result === 'ok'
-            ? { done: `called before a restart (HTTP ${data.hook.lastStatus})` }
-            : null,
-      );
+      const todo = p.triage(NAME, rows, now, results, (data) => (data.hook?.result === 'ok' ? `called before a restart (HTTP ${data.hook.lastStatus})` : null));
       const count = p.counter(NAME);
 
       // EC2's record of each instance, per region.
@@ -175,9 +176,9 @@ export function drainHookStep(p: Pipeline): Step {
           results.set(row.id, p.advance(NAME, row, d, ctx.now(), `${NAME}.failed`, `${summary}; going on (on_failure: continue)`));
         }
       }
-    },
-  };
-}
+    };
+  },
+};
 
 interface CallOutcome {
   ok: boolean;

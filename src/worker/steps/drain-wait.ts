@@ -11,14 +11,16 @@
  * the timeout, with what was still draining, and goes on.
  */
 import { classifyAwsError } from '../../aws/errors.js';
-import { describeClassicHealth, describeTargetHealth, isInvalidMember, isLoadBalancerGone, targetGroupName, type Target } from '../../aws/elb.js';
+import { describeClassicHealth, describeTargetHealth, isInvalidMember, isLoadBalancerGone, targetGroupName } from '../../aws/elb.js';
+import { isolate, splitWhen } from '../../aws/isolate.js';
 import { formatDuration } from '../../domain/duration.js';
+import { groupBy } from '../../lib/group-by.js';
 import type { TerminationRow } from '../../store/schema.js';
 import { mapWithLimit } from '../concurrency.js';
-import type { Pipeline } from '../pipeline.js';
 import { readStepData, type StepData } from '../step-data.js';
+import type { StepKit } from '../step-kit.js';
 import { DRAINING_STATES } from './lb-deregister.js';
-import type { Step, StepResult } from './step.js';
+import type { StepDefinition, StepResult } from './step.js';
 
 const NAME = 'drain_wait';
 
@@ -27,10 +29,22 @@ export function pollDelayMs(waitedMs: number, minMs: number, maxMs: number): num
   return Math.min(maxMs, Math.max(minMs, Math.round(waitedMs / 2)));
 }
 
-export function drainWaitStep(p: Pipeline): Step {
-  return {
-    name: NAME,
-    async run(rows, ctx) {
+export const drainWaitStep: StepDefinition = {
+  name: NAME,
+  phase: 'drain',
+  // Skipped by an expedite: waiting for the drain is what the operator asked to cut short.
+  keptByExpedite: false,
+  rateLimited: false,
+  stateIfThrown: undefined,
+  skipReason(policy, data) {
+    if (!policy.drain.loadBalancers) return 'drain.load_balancers: false';
+    if (data.lb && data.lb.targets.length === 0 && data.lb.classic.length === 0) return 'no load balancer held the instance';
+    return null;
+  },
+  // The load balancers have only just been told: the first look would find them still draining.
+  firstRunDelayMs: (tuning) => tuning.drainPollMinMs,
+  create: (p: StepKit) =>
+    async function run(rows, ctx) {
       const results = new Map<number, StepResult>();
       const now = ctx.now();
       const dataOf = new Map<number, StepData>();
@@ -38,9 +52,10 @@ export function drainWaitStep(p: Pipeline): Step {
       for (const row of rows) {
         const data = readStepData(row);
         const lb = data.lb;
-        if (!p.policyFor(row).drain.loadBalancers) {
-          results.set(row.id, p.advance(NAME, row, data, now, `${NAME}.skipped`, 'policy drain.load_balancers: false'));
-        } else if (!lb || lb.targets.length + lb.classic.length === 0) {
+        const skip = p.skipReason(NAME, row, data);
+        if (skip !== null) {
+          results.set(row.id, p.advance(NAME, row, data, now, `${NAME}.skipped`, skip));
+        } else if (!lb) {
           results.set(row.id, p.advance(NAME, row, data, now, `${NAME}.ok`, 'no load balancer to wait for'));
         } else {
           dataOf.set(row.id, data);
@@ -64,36 +79,25 @@ export function drainWaitStep(p: Pipeline): Step {
         [...p.byRegion(todo)].map(async ([region, regionRows]) => {
           const pending = new Map<number, string[]>(regionRows.map((r) => [r.id, []]));
           const failures = new Map<number, string>();
-          const byTargetGroup = new Map<string, { target: Target; rowId: number }[]>();
-          const byClassic = new Map<string, { id: string; rowId: number }[]>();
-          for (const row of regionRows) {
-            const lb = dataOf.get(row.id)!.lb!;
-            for (const t of lb.targets) {
-              const list = byTargetGroup.get(t.arn) ?? [];
-              list.push({ target: { id: row.instance_id, port: t.port }, rowId: row.id });
-              byTargetGroup.set(t.arn, list);
-            }
-            for (const name of lb.classic) {
-              const list = byClassic.get(name) ?? [];
-              list.push({ id: row.instance_id, rowId: row.id });
-              byClassic.set(name, list);
-            }
-          }
+          const lbOf = (row: TerminationRow) => dataOf.get(row.id)!.lb!;
+          const byTargetGroup = groupBy(
+            regionRows.flatMap((row) => lbOf(row).targets.map((t) => ({ arn: t.arn, target: { id: row.instance_id, port: t.port }, rowId: row.id }))),
+            (e) => e.arn,
+          );
+          const byClassic = groupBy(
+            regionRows.flatMap((row) => lbOf(row).classic.map((name) => ({ name, id: row.instance_id, rowId: row.id }))),
+            (e) => e.name,
+          );
 
           await mapWithLimit([...byTargetGroup], 8, async ([arn, entries]) => {
             const elbv2 = p.clients.elbv2For(region);
             const name = targetGroupName(arn);
-            const look = async (list: typeof entries): Promise<unknown> => {
-              try {
-                const states = await describeTargetHealth(elbv2, arn, list.map((e) => e.target), count);
-                for (const e of list) {
-                  const s = states.find((x) => x.id === e.target.id && (e.target.port === null || x.port === e.target.port));
-                  if (!s || s.state === 'unused') continue;
-                  pending.get(e.rowId)!.push(`target group ${name} (${s.state}${DRAINING_STATES.has(s.state) ? '' : ': registered again?'})`);
-                }
-                return null;
-              } catch (err) {
-                return err;
+            const look = async (list: typeof entries): Promise<void> => {
+              const states = await describeTargetHealth(elbv2, arn, list.map((e) => e.target), count);
+              for (const e of list) {
+                const s = states.find((x) => x.id === e.target.id && (e.target.port === null || x.port === e.target.port));
+                if (!s || s.state === 'unused') continue;
+                pending.get(e.rowId)!.push(`target group ${name} (${s.state}${DRAINING_STATES.has(s.state) ? '' : ': registered again?'})`);
               }
             };
             await lookIsolating(entries, look, `DescribeTargetHealth ${name}`, failures);
@@ -101,16 +105,11 @@ export function drainWaitStep(p: Pipeline): Step {
 
           await mapWithLimit([...byClassic], 8, async ([lbName, entries]) => {
             const elb = p.clients.elbFor(region);
-            const look = async (list: typeof entries): Promise<unknown> => {
-              try {
-                const health = await describeClassicHealth(elb, lbName, list.map((e) => e.id), count);
-                for (const e of list) {
-                  const h = health.get(e.id);
-                  if (h?.state === 'InService') pending.get(e.rowId)!.push(`classic load balancer ${lbName} (${h.description ?? 'InService'})`);
-                }
-                return null;
-              } catch (err) {
-                return err;
+            const look = async (list: typeof entries): Promise<void> => {
+              const health = await describeClassicHealth(elb, lbName, list.map((e) => e.id), count);
+              for (const e of list) {
+                const h = health.get(e.id);
+                if (h?.state === 'InService') pending.get(e.rowId)!.push(`classic load balancer ${lbName} (${h.description ?? 'InService'})`);
               }
             };
             await lookIsolating(entries, look, `DescribeInstanceHealth ${lbName}`, failures);
@@ -155,25 +154,18 @@ export function drainWaitStep(p: Pipeline): Step {
       await p.save(ctx, finished);
       return results;
     },
-  };
-}
+};
 
 /**
  * One look at a load balancer for all its entries. A deleted load balancer holds nothing; an unknown member
  * (the instance is gone) fails the whole call, so the entries are then looked at one by one. Any other
  * failure is recorded for each entry's row.
  */
-async function lookIsolating<E extends { rowId: number }>(entries: E[], look: (list: E[]) => Promise<unknown>, label: string, failures: Map<number, string>): Promise<void> {
-  const err = await look(entries);
-  if (err === null || isLoadBalancerGone(err)) return;
-  if (isInvalidMember(err)) {
-    for (const e of entries) {
-      const one = entries.length === 1 ? err : await look([e]);
-      if (one !== null && !isInvalidMember(one) && !isLoadBalancerGone(one)) failures.set(e.rowId, `${label}: ${describe(one)}`);
-    }
-    return;
+async function lookIsolating<E extends { rowId: number }>(entries: E[], look: (list: E[]) => Promise<void>, label: string, failures: Map<number, string>): Promise<void> {
+  const errors = await isolate(entries, look, splitWhen(isInvalidMember));
+  for (const [e, err] of errors) {
+    if (!isInvalidMember(err) && !isLoadBalancerGone(err)) failures.set(e.rowId, `${label}: ${describe(err)}`);
   }
-  for (const e of entries) failures.set(e.rowId, `${label}: ${describe(err)}`);
 }
 
 function describe(err: unknown): string {

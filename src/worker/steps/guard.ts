@@ -10,16 +10,23 @@
  */
 import { classifyAwsError } from '../../aws/errors.js';
 import { checkGuards } from '../guard-check.js';
-import type { Pipeline } from '../pipeline.js';
 import { readStepData } from '../step-data.js';
-import type { Step, StepResult } from './step.js';
+import type { StepKit } from '../step-kit.js';
+import type { StepDefinition, StepResult } from './step.js';
 
 const NAME = 'guard';
 
-export function guardStep(p: Pipeline): Step {
-  return {
-    name: NAME,
-    async run(rows, ctx) {
+export const guardStep: StepDefinition = {
+  name: NAME,
+  phase: 'drain',
+  // Never bypassed: it decides whether the instance may be touched at all.
+  keptByExpedite: true,
+  rateLimited: false,
+  stateIfThrown: undefined,
+  skipReason: (_policy, _data, file) => (file.guarded ? null : 'no guard configured'),
+  firstRunDelayMs: () => 0,
+  create: (p: StepKit) =>
+    async function run(rows, ctx) {
       const results = new Map<number, StepResult>();
       const count = p.counter(NAME);
       await Promise.all(
@@ -38,5 +45,4 @@ export function guardStep(p: Pipeline): Step {
       );
       return results;
     },
-  };
-}
+};

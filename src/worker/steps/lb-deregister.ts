@@ -20,12 +20,14 @@ import {
   targetGroupName,
   type Target,
 } from '../../aws/elb.js';
+import { isolate, splitWhen } from '../../aws/isolate.js';
 import { formatDuration } from '../../domain/duration.js';
+import { groupBy } from '../../lib/group-by.js';
 import type { TerminationRow } from '../../store/schema.js';
 import { mapWithLimit } from '../concurrency.js';
-import type { Pipeline } from '../pipeline.js';
 import { readStepData, type LbProgress, type LbTarget, type StepData } from '../step-data.js';
-import type { Step, StepResult } from './step.js';
+import type { StepKit } from '../step-kit.js';
+import type { StepDefinition, StepResult } from './step.js';
 
 const NAME = 'lb_deregister';
 /** Target states that mean "not (or no longer) receiving new traffic, still finishing". */
@@ -40,20 +42,21 @@ interface RowPlan {
   failure: string | null;
 }
 
-export function lbDeregisterStep(p: Pipeline): Step {
-  return {
-    name: NAME,
-    async run(rows, ctx) {
+export const lbDeregisterStep: StepDefinition = {
+  name: NAME,
+  phase: 'drain',
+  // Kept: a load balancer still sending traffic to a terminated instance gives its clients errors.
+  keptByExpedite: true,
+  rateLimited: false,
+  stateIfThrown: undefined,
+  skipReason: (policy) => (policy.drain.loadBalancers ? null : 'drain.load_balancers: false'),
+  firstRunDelayMs: () => 0,
+  create: (p: StepKit) =>
+    async function run(rows, ctx) {
       const results = new Map<number, StepResult>();
       const saves: { row: TerminationRow; data: StepData }[] = [];
       const now = ctx.now();
-      const todo = p.triage(NAME, rows, now, results, (row, data) =>
-        !p.policyFor(row).drain.loadBalancers
-          ? { skip: 'policy drain.load_balancers: false' }
-          : data.lb
-            ? { done: `deregistered before a restart: ${describeLb(data.lb)}` }
-            : null,
-      );
+      const todo = p.triage(NAME, rows, now, results, (data) => (data.lb ? `deregistered before a restart: ${describeLb(data.lb)}` : null));
       const held = await p.begin(ctx, todo, NAME);
       const count = p.counter(NAME);
 
@@ -71,31 +74,22 @@ export function lbDeregisterStep(p: Pipeline): Step {
 
           const plans = new Map<string, RowPlan>(); // by instance id
           for (const row of regionRows) plans.set(row.instance_id, { row, waitTargets: [], waitClassic: new Set(), deregistered: [], alreadyDraining: [], failure: null });
-          const toDeregister = new Map<string, Target[]>();
+          const targetsToDeregister: { arn: string; target: Target }[] = [];
           for (const [arn, targets] of index) {
             for (const t of targets) {
               const plan = plans.get(t.id);
               if (!plan || t.state === 'unused') continue;
               plan.waitTargets.push({ arn, port: t.port });
-              if (DRAINING_STATES.has(t.state)) {
-                plan.alreadyDraining.push(targetGroupName(arn));
-              } else {
-                const list = toDeregister.get(arn);
-                if (list) list.push({ id: t.id, port: t.port });
-                else toDeregister.set(arn, [{ id: t.id, port: t.port }]);
-              }
+              if (DRAINING_STATES.has(t.state)) plan.alreadyDraining.push(targetGroupName(arn));
+              else targetsToDeregister.push({ arn, target: { id: t.id, port: t.port } });
             }
           }
+          const toDeregister = new Map([...groupBy(targetsToDeregister, (d) => d.arn)].map(([arn, list]) => [arn, list.map((d) => d.target)]));
           const toDeregisterClassic = new Map<string, string[]>();
           for (const lb of classics) {
-            for (const id of lb.instances) {
-              const plan = plans.get(id);
-              if (!plan) continue;
-              plan.waitClassic.add(lb.name);
-              const list = toDeregisterClassic.get(lb.name);
-              if (list) list.push(id);
-              else toDeregisterClassic.set(lb.name, [id]);
-            }
+            const held = lb.instances.filter((id) => plans.has(id));
+            for (const id of held) plans.get(id)!.waitClassic.add(lb.name);
+            if (held.length > 0) toDeregisterClassic.set(lb.name, held);
           }
           // Detached from its group, the instance is drained by AWS from the group's load balancers, and no
           // longer shows in a classic load balancer's list: watch those too.
@@ -127,58 +121,28 @@ export function lbDeregisterStep(p: Pipeline): Step {
           await mapWithLimit([...toDeregister], 8, async ([arn, targets]) => {
             const name = targetGroupName(arn);
             const dropTarget = (t: Target) => forget(t.id, (plan) => (plan.waitTargets = plan.waitTargets.filter((w) => !(w.arn === arn && w.port === t.port))));
-            const attempt = async (list: Target[]): Promise<unknown> => {
-              try {
-                await deregisterTargets(elbv2, arn, list, count);
-                for (const t of list) forget(t.id, (plan) => plan.deregistered.push(`target group ${name}${t.port === null ? '' : ` (port ${t.port})`}`));
-                await p.lbCache.noteDeregistered(region, arn, list);
-                return null;
-              } catch (err) {
-                return err;
-              }
+            const call = async (list: Target[]) => {
+              await deregisterTargets(elbv2, arn, list, count);
+              for (const t of list) forget(t.id, (plan) => plan.deregistered.push(`target group ${name}${t.port === null ? '' : ` (port ${t.port})`}`));
+              await p.lbCache.noteDeregistered(region, arn, list);
             };
-            const err = await attempt(targets);
-            if (err === null) return;
-            if (isLoadBalancerGone(err)) {
-              for (const t of targets) dropTarget(t);
-            } else if (isInvalidMember(err)) {
-              // One target of the call is unknown (terminated meanwhile?): the others one by one.
-              for (const t of targets) {
-                const one = targets.length === 1 ? err : await attempt([t]);
-                if (one === null) continue;
-                if (isInvalidMember(one) || isLoadBalancerGone(one)) dropTarget(t);
-                else fail(t.id, `DeregisterTargets from ${name}: ${describe(one)}`);
-              }
-            } else {
-              for (const t of targets) fail(t.id, `DeregisterTargets from ${name}: ${describe(err)}`);
+            // An unknown target (terminated meanwhile?) fails the whole call: the others one by one.
+            for (const [t, err] of await isolate(targets, call, splitWhen(isInvalidMember))) {
+              if (isInvalidMember(err) || isLoadBalancerGone(err)) dropTarget(t);
+              else fail(t.id, `DeregisterTargets from ${name}: ${describe(err)}`);
             }
           });
 
           await mapWithLimit([...toDeregisterClassic], 8, async ([lbName, ids]) => {
             const drop = (id: string) => forget(id, (plan) => plan.waitClassic.delete(lbName));
-            const attempt = async (list: string[]): Promise<unknown> => {
-              try {
-                await deregisterFromClassic(elb, lbName, list, count);
-                for (const id of list) forget(id, (plan) => plan.deregistered.push(`classic load balancer ${lbName}`));
-                await p.lbCache.noteClassicDeregistered(region, lbName, list);
-                return null;
-              } catch (err) {
-                return err;
-              }
+            const call = async (list: string[]) => {
+              await deregisterFromClassic(elb, lbName, list, count);
+              for (const id of list) forget(id, (plan) => plan.deregistered.push(`classic load balancer ${lbName}`));
+              await p.lbCache.noteClassicDeregistered(region, lbName, list);
             };
-            const err = await attempt(ids);
-            if (err === null) return;
-            if (isLoadBalancerGone(err)) {
-              for (const id of ids) drop(id);
-            } else if (isInvalidMember(err)) {
-              for (const id of ids) {
-                const one = ids.length === 1 ? err : await attempt([id]);
-                if (one === null) continue;
-                if (isInvalidMember(one) || isLoadBalancerGone(one)) drop(id);
-                else fail(id, `DeregisterInstancesFromLoadBalancer ${lbName}: ${describe(one)}`);
-              }
-            } else {
-              for (const id of ids) fail(id, `DeregisterInstancesFromLoadBalancer ${lbName}: ${describe(err)}`);
+            for (const [id, err] of await isolate(ids, call, splitWhen(isInvalidMember))) {
+              if (isInvalidMember(err) || isLoadBalancerGone(err)) drop(id);
+              else fail(id, `DeregisterInstancesFromLoadBalancer ${lbName}: ${describe(err)}`);
             }
           });
 
@@ -205,8 +169,7 @@ export function lbDeregisterStep(p: Pipeline): Step {
       await p.save(ctx, saves);
       return results;
     },
-  };
-}
+};
 
 function describe(err: unknown): string {
   const e = classifyAwsError(err);

@@ -6,65 +6,87 @@
 import type { AwsClients } from '../../aws/clients.js';
 import { MAX_IDS_PER_CALL, stopInstances, terminateInstances, type CallCounter } from '../../aws/ec2.js';
 import { describeInstanceRecords } from '../../aws/instances.js';
+import { groupBy } from '../../lib/group-by.js';
 import type { GuardPolicy } from '../../policy/resolve.js';
 import { checkGuards } from '../guard-check.js';
 import { classifyAwsError } from '../../aws/errors.js';
 import { runIsolated, type InstanceResult } from '../../aws/isolate.js';
 import type { TerminationRow } from '../../store/schema.js';
-import type { Step, StepContext, StepResult } from './step.js';
+import type { StepKit } from '../step-kit.js';
+import type { Step, StepDefinition, StepResult } from './step.js';
 
-export interface TerminateOptions {
+export const terminateStep: StepDefinition = {
+  name: 'terminate',
+  phase: 'action',
+  // It is what an expedite hurries to.
+  keptByExpedite: true,
+  // The blast-radius ceiling (--max-terminations-per-minute) counts these.
+  rateLimited: true,
+  // Rows entered `terminating` before the EC2 call: a throw may come after it, so they never go back.
+  stateIfThrown: 'terminating',
+  skipReason: () => null,
+  firstRunDelayMs: () => 0,
+  create: (p: StepKit) => {
+    const policy = p.options.policy;
+    return runTerminate({
+      clients: p.clients,
+      dryRun: p.dryRun,
+      countCall: p.counter('terminate'),
+      actionFor: (row) => p.policyFor(row).action,
+      ...(policy.guarded ? { guard: policy.guard } : {}),
+    });
+  },
+};
+
+interface TerminateOptions {
   clients: AwsClients;
   dryRun: boolean;
-  countCall?: CallCounter;
-  /** What to do with a row's instance (its policy's `action`); `terminate` when absent. */
-  actionFor?: (row: TerminationRow) => 'terminate' | 'stop';
+  countCall: CallCounter | undefined;
+  /** What to do with a row's instance (its policy's `action`). */
+  actionFor: (row: TerminationRow) => 'terminate' | 'stop';
   /** When set, EC2's record of each instance is checked against the guards just before acting. */
   guard?: GuardPolicy;
 }
 
-export function terminateStep(options: TerminateOptions): Step {
-  return {
-    name: 'terminate',
-    async run(rows, ctx) {
-      const results = new Map<number, StepResult>();
-      const held = new Set(await ctx.queue.enter(ctx.owner, rows.map((r) => r.id), 'terminating', 'terminate.started', ctx.now()));
-      const heldRows = rows.filter((r) => held.has(r.id));
-      const actionOf = (r: TerminationRow) => options.actionFor?.(r) ?? 'terminate';
-      // Rows of one claim may want different actions: one batch per region and action.
-      const batches = (['terminate', 'stop'] as const).flatMap((action) => batchByRegion(heldRows.filter((r) => actionOf(r) === action)).map((b) => ({ ...b, action })));
-      await Promise.all(
-        batches.map(async ({ region, rows: claimed, action }) => {
-          let batch = claimed;
-          const client = options.clients.ec2For(region);
-          if (options.guard) batch = await guardBatch(batch, region, action, client, options.guard, options.countCall, results);
-          if (batch.length === 0) return;
-          const stop = action === 'stop';
-          const apiName = stop ? 'StopInstances' : 'TerminateInstances';
-          let byInstance;
-          try {
-            byInstance = await runIsolated(
-              batch.map((r) => r.instance_id),
-              {
-                actionName: options.dryRun ? `${apiName} (dry run)` : apiName,
-                call: (ids) => (stop ? stopInstances : terminateInstances)(client, ids, options.dryRun, options.countCall),
-                describe: async (ids) => new Map([...(await describeInstanceRecords(client, ids, options.countCall))].map(([id, r]) => [id, r.state])),
-              },
-            );
-          } catch (err) {
-            // E.g. the DescribeInstances that confirms a "not found" failed. Some of the batch may be
-            // terminated already: it stays `terminating` (never cancellable) and retries; terminating twice
-            // is harmless. Caught here, per batch, so no sibling batch is still calling EC2 when the
-            // results are settled.
-            const e = classifyAwsError(err);
-            for (const row of batch) results.set(row.id, { kind: 'retry', event: 'terminate.retry', reason: `${apiName}: ${e.code}: ${e.message}`, state: 'terminating' });
-            return;
-          }
-          for (const row of batch) results.set(row.id, toStepResult(byInstance.get(row.instance_id)!, options.dryRun, action));
-        }),
-      );
-      return results;
-    },
+function runTerminate(options: TerminateOptions): Step['run'] {
+  return async function run(rows, ctx) {
+    const results = new Map<number, StepResult>();
+    const held = new Set(await ctx.queue.enter(ctx.owner, rows.map((r) => r.id), 'terminating', 'terminate.started', ctx.now()));
+    const heldRows = rows.filter((r) => held.has(r.id));
+    // Rows of one claim may want different actions: one batch per region and action.
+    const byAction = groupBy(heldRows, options.actionFor);
+    const batches = (['terminate', 'stop'] as const).flatMap((action) => batchByRegion(byAction.get(action) ?? []).map((b) => ({ ...b, action })));
+    await Promise.all(
+      batches.map(async ({ region, rows: claimed, action }) => {
+        let batch = claimed;
+        const client = options.clients.ec2For(region);
+        if (options.guard) batch = await guardBatch(batch, region, action, client, options.guard, options.countCall, results);
+        if (batch.length === 0) return;
+        const stop = action === 'stop';
+        const apiName = stop ? 'StopInstances' : 'TerminateInstances';
+        let byInstance;
+        try {
+          byInstance = await runIsolated(
+            batch.map((r) => r.instance_id),
+            {
+              actionName: options.dryRun ? `${apiName} (dry run)` : apiName,
+              call: (ids) => (stop ? stopInstances : terminateInstances)(client, ids, options.dryRun, options.countCall),
+              describe: async (ids) => new Map([...(await describeInstanceRecords(client, ids, options.countCall))].map(([id, r]) => [id, r.state])),
+            },
+          );
+        } catch (err) {
+          // E.g. the DescribeInstances that confirms a "not found" failed. Some of the batch may be
+          // terminated already: it stays `terminating` (never cancellable) and retries; terminating twice
+          // is harmless. Caught here, per batch, so no sibling batch is still calling EC2 when the
+          // results are settled.
+          const e = classifyAwsError(err);
+          for (const row of batch) results.set(row.id, { kind: 'retry', event: 'terminate.retry', reason: `${apiName}: ${e.code}: ${e.message}`, state: 'terminating' });
+          return;
+        }
+        for (const row of batch) results.set(row.id, toStepResult(byInstance.get(row.instance_id)!, options.dryRun, action));
+      }),
+    );
+    return results;
   };
 }
 
@@ -117,12 +139,7 @@ function toStepResult(result: InstanceResult, dryRun: boolean, action: 'terminat
 
 /** Rows grouped by region, each group cut to EC2's per-call maximum. */
 export function batchByRegion(rows: TerminationRow[]): { region: string; rows: TerminationRow[] }[] {
-  const byRegion = new Map<string, TerminationRow[]>();
-  for (const r of rows) {
-    const list = byRegion.get(r.region);
-    if (list) list.push(r);
-    else byRegion.set(r.region, [r]);
-  }
+  const byRegion = groupBy(rows, (r) => r.region);
   const out: { region: string; rows: TerminationRow[] }[] = [];
   for (const [region, list] of byRegion) {
     for (let i = 0; i < list.length; i += MAX_IDS_PER_CALL) out.push({ region, rows: list.slice(i, i + MAX_IDS_PER_CALL) });

@@ -2,7 +2,7 @@
  * Guardrails, decided at execution time from EC2's own record of the instance (tags can change between
  * hand-off and termination). Pure: the step that calls it has already described the instances.
  */
-import type { GuardPolicy } from '../policy/resolve.js';
+import type { GuardPolicy } from './resolve.js';
 
 export interface InstanceFacts {
   region: string;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { guardRefusal, tagPatternMatches } from '../../src/worker/guard.js';
+import { guardRefusal, tagPatternMatches } from '../../src/policy/guard.js';
 
 const subject = { project: 'shop', component: 'web' };
 const open = { requireTags: {}, protectTag: null, regions: null };
