@@ -26,6 +26,10 @@ export interface StepContext {
 
 export interface Step {
   readonly name: string;
+  /** Counted against the per-minute termination ceiling; rows beyond it wait for a free slot. */
+  readonly rateLimited?: boolean;
+  /** Where rows stay when run() throws after an irreversible call (absent: their state is kept). */
+  readonly stateIfThrown?: string;
   /** Runs the step for rows it holds; one result for each row id. */
   run(rows: TerminationRow[], ctx: StepContext): Promise<Map<number, StepResult>>;
 }

@@ -26,6 +26,8 @@ export interface TerminateOptions {
 export function terminateStep(options: TerminateOptions): Step {
   return {
     name: 'terminate',
+    rateLimited: true,
+    stateIfThrown: 'terminating',
     async run(rows, ctx) {
       const results = new Map<number, StepResult>();
       const held = new Set(await ctx.queue.enter(ctx.owner, rows.map((r) => r.id), 'terminating', 'terminate.started', ctx.now()));
