@@ -136,7 +136,7 @@ export class BackgroundLoop {
       if (this.current !== 'running' || handled > 0) continue;
       const pokesBefore = this.pokes;
       const ms = await this.options.sleepMs().catch(() => this.options.pollMs);
-      // A poke while the sleep was being planned may be for work the plan did not see: no sleep then.
+      // A poke (or a stop) while the sleep was being planned may be for work the plan did not see: no sleep.
       if (this.pokes === pokesBefore) await this.sleep(ms);
     }
   }
@@ -158,7 +158,6 @@ export class BackgroundLoop {
   }
 
   private sleep(ms: number): Promise<void> {
-    if (this.current !== 'running') return Promise.resolve();
     return new Promise((resolve) => {
       let cancel = () => {};
       const done = () => {
