@@ -1,7 +1,9 @@
 /**
  * Webhook notifications: written in the transition's own transaction (outbox), once per termination and
  * state, delivered in JSON or Slack form, retried on 5xx and timeouts, not retried on a refusal, kept
- * across a restart, and never in the way of the worker or of an operator action.
+ * across a restart, and never in the way of the worker or of an operator action. The tests drive the
+ * notifier's rounds themselves (its loop sleeps on a fake timer), so "nothing more arrived" is checked
+ * after a round that ran, not after a pause.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -16,6 +18,8 @@ import { createLogger } from '../../src/logger.js';
 import { parseNotifyConfig, type NotifyConfig } from '../../src/notify/config.js';
 import { Notifier } from '../../src/notify/deliver.js';
 import { createService, type Service } from '../../src/server.js';
+import { notificationQueueOf, notifyOn } from '../../src/worker/legacy-queues.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { json } from '../helpers/service.js';
 
 interface Received {
@@ -65,6 +69,8 @@ class Receiver {
 const TOKEN = 'notify-test-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
 const FAST = { pollMs: 30, retry: { baseMs: 40, maxMs: 80 }, random: () => 0 };
+/** Later than any retry or lease of these tests: what a round then finds was going to come back. */
+const LATER = 3_600_000;
 
 interface Harness {
   svc: Service;
@@ -72,10 +78,15 @@ interface Harness {
   dir: string;
   dbPath: string;
   log: Record<string, unknown>[];
+  /** Moves the notifier's clock on by `ms` (retries and leases come due without waiting). */
+  advance(ms: number): void;
 }
 
-/** A service on `dbPath` (a new one by default) with a fast notifier the test controls. */
-async function harness(config: NotifyConfig, dbPath?: string): Promise<Harness> {
+/**
+ * A service on `dbPath` (a new one by default) with a fast notifier the test controls: started (its
+ * first round has run), then asleep on a timer that never fires, so only `runOnce()` runs rounds.
+ */
+async function harness(config: NotifyConfig, dbPath?: string, { skewMs = 0 } = {}): Promise<Harness> {
   const dir = dbPath ? '' : mkdtempSync(join(tmpdir(), 'ddsrv-notify-'));
   const path = dbPath ?? join(dir, 'ddsrv.db');
   const svc = await createService(resolveServeConfig({ database: path, logLevel: 'silent', authToken: TOKEN, delay: '1h' }, {}), createLogger('silent'));
@@ -85,10 +96,13 @@ async function harness(config: NotifyConfig, dbPath?: string): Promise<Harness> 
   for (const level of ['info', 'warn', 'error'] as const) {
     (capture as any)[level] = (obj: Record<string, unknown>, msg: string) => log.push({ ...obj, level, msg });
   }
-  const notifier = new Notifier(svc.store, config, capture, svc.metrics, FAST);
-  svc.store.onHistory = notifier.writer;
+  let skew = skewMs;
+  const timer = new FakeClock();
+  const notifier = new Notifier(notificationQueueOf(svc.store), config, capture, svc.metrics, { ...FAST, timer, now: () => Date.now() + skew });
+  notifyOn(svc.store, config.on);
   await notifier.start();
-  return { svc, notifier, dir, dbPath: path, log };
+  await timer.untilWaiting();
+  return { svc, notifier, dir, dbPath: path, log, advance: (ms) => void (skew += ms) };
 }
 
 async function handOff(svc: Service, ids: string[], extra: Record<string, unknown> = {}): Promise<number[]> {
@@ -127,8 +141,10 @@ describe('notifications', () => {
     const [a, b] = await handOff(h.svc, ['i-0000000000000d001', 'i-0000000000000d002']);
     await settle(h.svc, a!, 'failed', 'OperationNotPermitted: termination protection');
     await settle(h.svc, b!, 'terminated', 'TerminateInstances accepted'); // not chosen
-    const [got] = await receiver.waitFor(1);
-    await sleep(150);
+    assert.equal(await h.notifier.runOnce(), 1);
+    const [got] = receiver.received;
+    h.advance(LATER);
+    assert.equal(await h.notifier.runOnce(), 0, 'nothing comes due again');
     assert.equal(receiver.received.length, 1);
     assert.equal(got!.headers['content-type'], 'application/json');
     assert.equal(got!.headers['x-ddsrv-notification-id'], String(got!.body.notification_id));
@@ -152,8 +168,9 @@ describe('notifications', () => {
     await h.svc.store.claimDue('w', Date.now() + 7_200_000, 30_000, 10);
     await h.svc.store.enterState('w', [a!], 'terminating', 'terminate.started', Date.now());
     await h.svc.store.enterState('w', [a!], 'terminating', 'terminate.started', Date.now());
-    await receiver.waitFor(1);
-    await sleep(150);
+    assert.equal(await h.notifier.runOnce(), 1);
+    h.advance(LATER);
+    assert.equal(await h.notifier.runOnce(), 0, 'nothing comes due again');
     assert.equal(receiver.received.length, 1);
     assert.equal((await outbox(h.svc)).length, 1);
     await h.svc.store.releaseLeases('w', Date.now());
@@ -164,7 +181,8 @@ describe('notifications', () => {
     const [a] = await handOff(h.svc, ['i-0000000000000d021']);
     const res = await h.svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${a}/cancel`, headers: { ...auth, ...json }, payload: { reason: 'keep it' } });
     assert.equal(res.statusCode, 200);
-    const [got] = await receiver.waitFor(1);
+    assert.equal(await h.notifier.runOnce(), 1);
+    const [got] = receiver.received;
     assert.deepEqual(Object.keys(got!.body), ['text']);
     assert.match(got!.body.text, /i-0000000000000d021 \(us-west-2, shop\/web\) is \*cancelled\*: cancelled by bearer: keep it/);
   });
@@ -174,9 +192,12 @@ describe('notifications', () => {
     receiver.answer = (n) => (n === 1 ? 503 : n === 2 ? 'hang' : 200);
     const [a] = await handOff(h.svc, ['i-0000000000000d031']);
     await settle(h.svc, a!, 'refused', 'missing tag team=payments');
-    await receiver.waitFor(3, 8000);
-    const deadline = Date.now() + 3000;
-    while ((await outbox(h.svc))[0]!.outcome !== 'delivered' && Date.now() < deadline) await sleep(20);
+    assert.equal(await h.notifier.runOnce(), 1); // 503
+    h.advance(LATER);
+    assert.equal(await h.notifier.runOnce(), 1); // no answer: timed out
+    h.advance(LATER);
+    assert.equal(await h.notifier.runOnce(), 1); // 200
+    assert.equal(receiver.received.length, 3);
     const [row] = await outbox(h.svc);
     assert.equal(row!.outcome, 'delivered');
     assert.equal(row!.attempts, 3);
@@ -192,8 +213,9 @@ describe('notifications', () => {
     receiver.answer = () => 404;
     const [a] = await handOff(h.svc, ['i-0000000000000d041']);
     await settle(h.svc, a!, 'failed', 'boom');
-    await receiver.waitFor(1);
-    await sleep(200);
+    assert.equal(await h.notifier.runOnce(), 1);
+    h.advance(LATER);
+    assert.equal(await h.notifier.runOnce(), 0, 'nothing comes due again');
     assert.equal(receiver.received.length, 1);
     const [row] = await outbox(h.svc);
     assert.equal(row!.outcome, 'failed');
@@ -206,8 +228,11 @@ describe('notifications', () => {
     receiver.answer = () => 500;
     const [a] = await handOff(h.svc, ['i-0000000000000d051']);
     await settle(h.svc, a!, 'failed', 'boom');
-    await receiver.waitFor(3, 5000);
-    await sleep(200);
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      assert.equal(await h.notifier.runOnce(), 1, `attempt ${attempt}`);
+      h.advance(LATER);
+    }
+    assert.equal(await h.notifier.runOnce(), 0, 'nothing comes due after the last attempt');
     assert.equal(receiver.received.length, 3);
     const [row] = await outbox(h.svc);
     assert.equal(row!.outcome, 'failed');
@@ -219,6 +244,7 @@ describe('notifications', () => {
     receiver.answer = () => 'hang';
     const ids = await handOff(h.svc, ['i-0000000000000d061', 'i-0000000000000d062', 'i-0000000000000d063']);
     await settle(h.svc, ids[0]!, 'failed', 'first');
+    const stuck = h.notifier.runOnce();
     await receiver.waitFor(1); // the deliverer is now stuck on it
     const t0 = Date.now();
     await settle(h.svc, ids[1]!, 'failed', 'second');
@@ -226,6 +252,7 @@ describe('notifications', () => {
     assert.equal(res.statusCode, 200);
     assert.ok(Date.now() - t0 < 500, `transitions took ${Date.now() - t0} ms while the webhook hung`);
     assert.equal((await outbox(h.svc)).length, 3, 'all three are queued');
+    assert.equal(await stuck, 1, 'the stuck round ends when the call times out');
   });
 });
 
@@ -240,17 +267,17 @@ describe('durable across a restart', () => {
       let h = await harness(config(receiver), dbPath);
       const [a] = await handOff(h.svc, ['i-0000000000000e001']);
       await settle(h.svc, a!, 'failed', 'boom');
-      await receiver.waitFor(1);
+      assert.equal(await h.notifier.runOnce(), 1);
       await h.notifier.stop();
       await h.svc.close();
       assert.equal(receiver.received.length >= 1, true);
 
       receiver.answer = () => 200;
       receiver.received.length = 0;
-      h = await harness(config(receiver), dbPath);
+      // Its retry is due when the new process starts: the first round, at start, delivers it.
+      h = await harness(config(receiver), dbPath, { skewMs: LATER });
       const [got] = await receiver.waitFor(1, 5000);
       assert.equal(got!.body.termination.instance_id, 'i-0000000000000e001');
-      await sleep(100);
       assert.equal((await outbox(h.svc))[0]!.outcome, 'delivered');
       await h.notifier.stop();
       await h.svc.close();
