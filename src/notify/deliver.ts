@@ -61,10 +61,10 @@ export class Notifier {
       round: () => this.round(),
       sleepMs: () => this.sleepMs(),
       pollMs: this.pollMs,
-      onStop: () => this.queue.release(this.owner, this.now()).then(
-        () => undefined,
-        (err) => this.log.warn({ err }, 'could not release notification claims'),
-      ),
+      onStop: async () => {
+        // Not fatal: a claim not given back comes due again when its lease runs out.
+        await this.queue.release(this.owner, this.now()).catch((err) => this.log.warn({ err }, 'could not release notification claims'));
+      },
       onRoundError: (err) => this.log.error({ err }, 'notification round failed'),
       now: this.now,
       ...(options.timer ? { timer: options.timer } : {}),
