@@ -237,7 +237,7 @@ export function planHandOff(
  */
 function honourDryRunMarks(step: Step): Step {
   return {
-    name: step.name,
+    ...step,
     async run(rows, ctx) {
       const rehearsed = rows.filter((r) => readStepData(r).dryRun === true);
       if (rehearsed.length === 0) return step.run(rows, ctx);
