@@ -20,7 +20,7 @@ import { RateWindow } from './worker/rate-limit.js';
 import { migrateToLatest, SchemaTooNewError } from './store/migrate.js';
 import { TerminationStore, type HandOffRecord, type Scheduled } from './store/store.js';
 import { Worker } from './worker/loop.js';
-import { workQueueOf } from './worker/legacy-queues.js';
+import { notificationQueueOf, notifyOn, releaseEveryNotificationClaim, workQueueOf } from './worker/legacy-queues.js';
 import { planHandOff } from './policy/plan-handoff.js';
 import { pipelineSteps } from './worker/pipeline.js';
 import { STEPS } from './worker/steps/registry.js';
@@ -77,6 +77,9 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
       // The file is locked to this process, so every lease in it belonged to a process that is gone.
       const released = await store.releaseAllLeases(Date.now());
       if (released > 0) log.info({ released }, 'took back work leased by a previous run');
+      // Temporary (issue 15): the store's open does this once S's store lands.
+      const notifications = await releaseEveryNotificationClaim(store, Date.now());
+      if (notifications > 0) log.info({ released: notifications, component: 'notify' }, 'notifications claimed by a previous run are due again');
     }
   } catch (err) {
     await store.close();
@@ -87,8 +90,8 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
   }
 
   const metrics = new Metrics();
-  const notifier = config.notify ? new Notifier(store, config.notify, log.child({ component: 'notify' }), metrics) : null;
-  if (notifier) store.onHistory = notifier.writer; // the outbox row commits with its transition
+  const notifier = config.notify ? new Notifier(notificationQueueOf(store), config.notify, log.child({ component: 'notify' }), metrics) : null;
+  if (config.notify) notifyOn(store, config.notify.on); // the outbox row commits with its transition
   const committer = new GroupCommit<HandOffRecord, Scheduled[]>((records) => store.recordHandOffs(records, Date.now()));
   const clients = new AwsClients(config.aws);
   const credentials = new CredentialsWatch(() => clients.resolveCredentials(), log.child({ component: 'aws' }), { ...DEFAULT_WATCH, ...config.credentialsWatch });

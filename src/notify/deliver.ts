@@ -10,13 +10,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { BackgroundLoop, type Timer } from '../lib/background-loop.js';
 import type { Metrics } from '../metrics.js';
-import type { TerminationStore } from '../store/store.js';
+import type { ClaimedNotification, NotificationQueue } from '../store/ports.js';
 import { backoffMs, type RetryPolicy } from '../worker/backoff.js';
 import { redactUrl, type NotifyConfig } from './config.js';
 import { notificationBody } from './format.js';
-import { Outbox, outboxWriter, type ClaimedNotification } from './outbox.js';
-import { Sleeper } from '../worker/sleeper.js';
 
 export interface NotifierOptions {
   pollMs?: number;
@@ -25,6 +24,8 @@ export interface NotifierOptions {
   now?: () => number;
   random?: () => number;
   fetch?: typeof fetch;
+  /** The loop's sleeps (tests pass a fake, and drive rounds with `runOnce`). */
+  timer?: Timer;
 }
 
 const BATCH = 50;
@@ -34,10 +35,7 @@ type Attempt = { kind: 'delivered' } | { kind: 'retry'; error: string } | { kind
 
 export class Notifier {
   readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}-notify`;
-  private readonly outbox: Outbox;
-  private state: 'created' | 'running' | 'stopping' | 'stopped' = 'created';
-  private readonly sleeper = new Sleeper();
-  private loop: Promise<void> | undefined;
+  private readonly loop: BackgroundLoop;
   private readonly pollMs: number;
   private readonly leaseMs: number;
   private readonly retry: RetryPolicy;
@@ -46,24 +44,31 @@ export class Notifier {
   private readonly fetch: typeof fetch;
 
   constructor(
-    private readonly store: TerminationStore,
+    private readonly queue: NotificationQueue,
     private readonly config: NotifyConfig,
     private readonly log: Logger,
     private readonly metrics?: Metrics,
     options: NotifierOptions = {},
   ) {
-    this.outbox = new Outbox(store.db, store.engine);
     this.pollMs = options.pollMs ?? 2000;
     this.leaseMs = options.leaseMs ?? config.timeoutMs * 3;
     this.retry = { baseMs: 5000, maxMs: 600_000, ...options.retry, maxAttempts: config.maxAttempts };
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.fetch = options.fetch ?? fetch;
-  }
-
-  /** The store hook that writes the outbox in each transition's transaction. */
-  get writer() {
-    return outboxWriter(this.config.on);
+    this.loop = new BackgroundLoop({
+      name: 'notifier',
+      round: () => this.round(),
+      sleepMs: () => this.sleepMs(),
+      pollMs: this.pollMs,
+      onStop: async () => {
+        // Not fatal: a claim not given back comes due again when its lease runs out.
+        await this.queue.release(this.owner, this.now()).catch((err) => this.log.warn({ err }, 'could not release notification claims'));
+      },
+      onRoundError: (err) => this.log.error({ err }, 'notification round failed'),
+      now: this.now,
+      ...(options.timer ? { timer: options.timer } : {}),
+    });
   }
 
   /** Whether a transition to `state` is notified (to wake the loop at once). */
@@ -72,62 +77,35 @@ export class Notifier {
   }
 
   async start(): Promise<void> {
-    if (this.state !== 'created') throw new Error(`notifier already ${this.state}`);
-    this.state = 'running';
-    if (this.store.engine === 'sqlite') {
-      // The file is locked to this process: every claim in it belonged to a process that is gone.
-      const released = await this.outbox.release(null, this.now());
-      if (released > 0) this.log.info({ released }, 'notifications claimed by a previous run are due again');
-    }
+    this.loop.start();
     this.log.info({ url: redactUrl(this.config.url), on: [...this.config.on], format: this.config.format }, 'notifications on');
-    this.loop = this.run();
   }
 
   poke(): void {
-    this.sleeper.wake();
+    this.loop.poke();
   }
 
-  async stop(): Promise<void> {
-    if (this.state === 'created' || this.state === 'stopped') {
-      this.state = 'stopped';
-      return;
-    }
-    this.state = 'stopping';
-    this.poke();
-    await this.loop;
-    await this.outbox.release(this.owner, this.now()).catch((err) => this.log.warn({ err }, 'could not release notification claims'));
-    this.state = 'stopped';
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  private async run(): Promise<void> {
-    while (this.state === 'running') {
-      let handled = 0;
-      try {
-        handled = await this.round();
-      } catch (err) {
-        this.log.error({ err }, 'notification round failed');
-      }
-      if (this.state !== 'running') break;
-      if (handled === 0) await this.sleep(await this.sleepMs());
-    }
+  /** One claim-and-deliver round now, after any in progress (tests drive rounds with it). */
+  runOnce(): Promise<number> {
+    return this.loop.runOnce();
+  }
+
+  snapshot() {
+    return { owner: this.owner, ...this.loop.snapshot() };
   }
 
   private async sleepMs(): Promise<number> {
-    try {
-      const next = await this.outbox.nextWake();
-      return next === null ? this.pollMs : Math.max(0, Math.min(this.pollMs, next - this.now()));
-    } catch {
-      return this.pollMs;
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return this.sleeper.sleep(ms);
+    const next = await this.queue.nextWake();
+    return next === null ? this.pollMs : Math.max(0, Math.min(this.pollMs, next - this.now()));
   }
 
   /** Claims due notifications and delivers them, a few at a time; returns how many it handled. */
   private async round(): Promise<number> {
-    const claimed = await this.outbox.claimDue(this.owner, this.now(), this.leaseMs, BATCH);
+    const claimed = await this.queue.claim(this.owner, this.now(), this.leaseMs, BATCH);
     let next = 0;
     const lane = async () => {
       while (next < claimed.length) await this.deliver(claimed[next++]!);
@@ -142,17 +120,17 @@ export class Notifier {
     const now = this.now();
     const ctx = { notification_id: n.id, termination_id: n.termination.id, instance_id: n.termination.instance_id, state: n.state, attempt: tries, url: redactUrl(this.config.url) };
     if (attempt.kind === 'delivered') {
-      await this.outbox.finish(this.owner, n.id, 'delivered', null, now);
+      await this.queue.finish(this.owner, n.id, 'delivered', null, now);
       this.metrics?.notifications.inc({ result: 'delivered' });
       this.log.info(ctx, 'notification delivered');
     } else if (attempt.kind === 'retry' && tries < this.retry.maxAttempts) {
       const at = now + backoffMs(this.retry, tries, this.random());
-      await this.outbox.retryAt(this.owner, n.id, at, attempt.error);
+      await this.queue.retryAt(this.owner, n.id, at, attempt.error);
       this.metrics?.notifications.inc({ result: 'retry' });
       this.log.warn({ ...ctx, error: attempt.error, retry_at: new Date(at).toISOString() }, 'notification not delivered; will retry');
     } else {
       const error = attempt.kind === 'retry' ? `gave up after ${tries} attempts: ${attempt.error}` : attempt.error;
-      await this.outbox.finish(this.owner, n.id, 'failed', error, now);
+      await this.queue.finish(this.owner, n.id, 'failed', error, now);
       this.metrics?.notifications.inc({ result: 'failed' });
       this.log.error({ ...ctx, error }, 'notification failed; it will not be retried');
     }

@@ -1,9 +1,11 @@
 /**
- * Temporary (issue 15): today's TerminationStore seen through the WorkQueue port, until the store
- * implements the ports itself. Deleted when server.ts passes `store.work`.
+ * Temporary (issue 15): today's TerminationStore and Outbox seen through the WorkQueue and
+ * NotificationQueue ports, until the store implements the ports itself. Deleted when server.ts passes
+ * `store.work` and `store.notifications`.
  */
+import { Outbox, outboxWriter } from '../notify/outbox.js';
 import { saveStepData } from '../store/step-data.js';
-import type { WorkQueue } from '../store/ports.js';
+import type { NotificationQueue, WorkQueue } from '../store/ports.js';
 import type { TerminationStore } from '../store/store.js';
 
 export function workQueueOf(store: TerminationStore): WorkQueue {
@@ -16,4 +18,25 @@ export function workQueueOf(store: TerminationStore): WorkQueue {
     release: (owner, now) => store.releaseLeases(owner, now),
     nextWake: () => store.nextWake(),
   };
+}
+
+export function notificationQueueOf(store: TerminationStore): NotificationQueue {
+  const outbox = new Outbox(store.db, store.engine);
+  return {
+    claim: (owner, now, leaseMs, limit) => outbox.claimDue(owner, now, leaseMs, limit),
+    finish: (owner, id, outcome, error, now) => outbox.finish(owner, id, outcome, error, now),
+    retryAt: (owner, id, at, error) => outbox.retryAt(owner, id, at, error),
+    release: (owner, now) => outbox.release(owner, now),
+    nextWake: () => outbox.nextWake(),
+  };
+}
+
+/** Each transition to one of `states` writes its outbox row in its own transaction (`store.notifyOn`). */
+export function notifyOn(store: TerminationStore, states: ReadonlySet<string>): void {
+  store.onHistory = outboxWriter(states);
+}
+
+/** Every notification claim given back: on SQLite at start, where they all belong to a dead process. */
+export function releaseEveryNotificationClaim(store: TerminationStore, now: number): Promise<number> {
+  return new Outbox(store.db, store.engine).release(null, now);
 }

@@ -1,8 +1,8 @@
 /**
  * The worker: claims due terminations under a lease, runs each row's current step, and settles the
  * results with one retry policy. It has no SQL of its own (the store does that) and no AWS calls (the
- * steps do that). Lifecycle: created -> running -> stopping -> stopped; `stop()` wakes the sleep at once,
- * lets the current batch finish its AWS calls, then gives back every lease it still holds.
+ * steps do that). Its lifecycle is a BackgroundLoop's: `stop()` wakes the sleep at once, lets the current
+ * batch finish its AWS calls, then gives back every lease it still holds.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -11,7 +11,7 @@ import type { Outcome, WorkQueue } from '../store/ports.js';
 import { backoffMs, exhausted, type RetryPolicy } from './backoff.js';
 import type { RateWindow } from './rate-limit.js';
 import type { Step, StepResult } from './steps/step.js';
-import { Sleeper } from './sleeper.js';
+import { BackgroundLoop, realTimer, repeat, type LoopState, type Timer } from '../lib/background-loop.js';
 import { transitionLogEntry } from './transition-log.js';
 
 export interface WorkerOptions {
@@ -25,6 +25,8 @@ export interface WorkerOptions {
   random?: () => number;
   /** The blast-radius ceiling on terminations started per minute (absent: none). */
   terminationRate?: RateWindow;
+  /** The sleeps and the lease heartbeat (tests pass a fake). */
+  timer?: Timer;
   /** Called for every settled outcome (metrics, notifications). */
   onOutcome?: (row: TerminationRow, outcome: Outcome) => void;
 }
@@ -32,18 +34,15 @@ export interface WorkerOptions {
 /** How long after the first due row the worker claims, to gather rows due at almost the same time. */
 const COALESCE_MS = 25;
 
-export type WorkerState = 'created' | 'running' | 'stopping' | 'stopped';
+export type WorkerState = LoopState;
 
 export class Worker {
   readonly owner = `${process.pid}-${randomUUID().slice(0, 8)}`;
-  state: WorkerState = 'created';
   private readonly steps = new Map<string, Step>();
-  private readonly sleeper = new Sleeper();
-  private loop: Promise<void> | undefined;
+  private readonly loop: BackgroundLoop;
   private readonly now: () => number;
   private readonly random: () => number;
-  lastRoundAt: number | null = null;
-  lastError: string | null = null;
+  private readonly timer: Timer;
 
   constructor(
     private readonly queue: WorkQueue,
@@ -54,80 +53,72 @@ export class Worker {
     for (const s of steps) this.steps.set(s.name, s);
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
+    this.timer = options.timer ?? realTimer;
+    this.loop = new BackgroundLoop({
+      name: 'worker',
+      round: () => this.round(),
+      sleepMs: () => this.sleepMs(),
+      pollMs: options.pollMs,
+      onStop: async () => {
+        const released = await this.queue.release(this.owner, this.now());
+        if (released > 0) this.log.info({ released }, 'released leases');
+      },
+      // The database may be briefly unreachable: log, wait, go on. Leases keep the work safe.
+      onRoundError: (err) => this.log.error({ err }, 'worker round failed'),
+      now: this.now,
+      timer: this.timer,
+    });
+  }
+
+  get state(): WorkerState {
+    return this.loop.state;
+  }
+
+  get lastRoundAt(): number | null {
+    return this.loop.snapshot().lastRoundAt;
   }
 
   start(): void {
-    if (this.state !== 'created') throw new Error(`worker already ${this.state}`);
-    this.state = 'running';
-    this.loop = this.run();
+    this.loop.start();
   }
 
   /** Wakes the worker early (a hand-off due sooner than its sleep, an expedite). */
   poke(): void {
-    this.sleeper.wake();
+    this.loop.poke();
   }
 
-  async stop(): Promise<void> {
-    if (this.state === 'created') {
-      this.state = 'stopped';
-      return;
-    }
-    this.state = 'stopping';
-    this.poke();
-    await this.loop;
-    const released = await this.queue.release(this.owner, this.now());
-    if (released > 0) this.log.info({ released }, 'released leases');
-    this.state = 'stopped';
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** One claim-run-settle round now (tests drive the worker with it); how many rows it handled. */
+  runOnce(): Promise<number> {
+    return this.loop.runOnce();
   }
 
   snapshot() {
-    return { owner: this.owner, state: this.state, lastRoundAt: this.lastRoundAt, lastError: this.lastError };
-  }
-
-  private async run(): Promise<void> {
-    while (this.state === 'running') {
-      let worked = 0;
-      try {
-        worked = await this.round();
-        this.lastError = null;
-      } catch (err) {
-        // The database may be briefly unreachable: log, wait, go on. Leases keep the work safe.
-        this.lastError = (err as Error).message;
-        this.log.error({ err }, 'worker round failed');
-      }
-      if (this.state !== 'running') break;
-      if (worked === 0) await this.sleep(await this.sleepMs());
-    }
+    return { owner: this.owner, ...this.loop.snapshot() };
   }
 
   private async sleepMs(): Promise<number> {
-    try {
-      const next = await this.queue.nextWake();
-      if (next === null) return this.options.pollMs;
-      // Rows that advanced together were rescheduled a few milliseconds apart; waking a little after
-      // the first is due lets one claim take them all, so they stay one batch (one AWS call).
-      const wait = next - this.now();
-      return wait > this.options.pollMs ? this.options.pollMs : Math.max(0, wait) + COALESCE_MS;
-    } catch {
-      return this.options.pollMs;
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return this.sleeper.sleep(ms);
+    const next = await this.queue.nextWake();
+    if (next === null) return this.options.pollMs;
+    // Rows that advanced together were rescheduled a few milliseconds apart; waking a little after
+    // the first is due lets one claim take them all, so they stay one batch (one AWS call).
+    const wait = next - this.now();
+    return wait > this.options.pollMs ? this.options.pollMs : Math.max(0, wait) + COALESCE_MS;
   }
 
   /** One claim-run-settle round; returns how many rows it handled. */
   private async round(): Promise<number> {
     const now = this.now();
-    this.lastRoundAt = now;
     const rows = await this.queue.claim(this.owner, now, this.options.leaseMs, this.options.claimLimit);
     if (rows.length === 0) return 0;
-    const heartbeat = setInterval(() => {
+    const stopHeartbeat = repeat(this.timer, Math.max(100, Math.floor(this.options.leaseMs / 3)), () => {
       this.queue.extend(this.owner, rows.map((r) => r.id), this.now() + this.options.leaseMs).catch((err) => {
         this.log.warn({ err }, 'could not extend leases');
       });
-    }, Math.max(100, Math.floor(this.options.leaseMs / 3)));
+    });
     try {
       const byStep = new Map<string, TerminationRow[]>();
       for (const r of rows) {
@@ -136,19 +127,18 @@ export class Worker {
         else byStep.set(r.step, [r]);
       }
       // allSettled: the heartbeat must outlive every step still running, even when another one failed.
-      const settled = await Promise.allSettled([...byStep].map(([name, stepRows]) => this.runStep(name, stepRows)));
+      const settled = await Promise.allSettled([...byStep].map(([name, stepRows]) => this.runStep(name, this.steps.get(name), stepRows)));
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (failed) throw failed.reason;
     } finally {
-      clearInterval(heartbeat);
+      stopHeartbeat();
     }
     return rows.length;
   }
 
-  private async runStep(name: string, allRows: TerminationRow[]): Promise<void> {
-    const rows = name === 'terminate' ? await this.withinRate(allRows) : allRows;
+  private async runStep(name: string, step: Step | undefined, allRows: TerminationRow[]): Promise<void> {
+    const rows = step?.rateLimited ? await this.withinRate(name, allRows) : allRows;
     if (rows.length === 0) return;
-    const step = this.steps.get(name);
     let results: Map<number, StepResult>;
     if (!step) {
       results = new Map(rows.map((r) => [r.id, { kind: 'final', state: 'failed', event: 'unknown_step', detail: `no step named '${name}' in this version` }]));
@@ -159,8 +149,8 @@ export class Worker {
         // A step that throws is a bug or an outage: every row retries under the same policy.
         this.log.error({ err, step: name }, 'step failed');
         const reason = `${name}: ${(err as Error).message}`;
-        // A terminate step may have moved its rows to `terminating` (and called EC2): they stay there.
-        const state = name === 'terminate' ? 'terminating' : undefined;
+        // The step may have moved its rows on before an irreversible call (terminate): they stay there.
+        const state = step.stateIfThrown;
         results = new Map(rows.map((r) => [r.id, { kind: 'retry', event: `${name}.error`, reason, ...(state ? { state } : {}) }]));
       }
     }
@@ -190,7 +180,7 @@ export class Worker {
    * Terminations beyond the per-minute ceiling wait for the next free slot: rescheduled, not failed, and
    * not counted as an attempt. Returns the rows that may go ahead now.
    */
-  private async withinRate(rows: TerminationRow[]): Promise<TerminationRow[]> {
+  private async withinRate(name: string, rows: TerminationRow[]): Promise<TerminationRow[]> {
     const limiter = this.options.terminationRate;
     if (!limiter) return rows;
     const now = this.now();
@@ -201,7 +191,7 @@ export class Worker {
       const detail = `the --max-terminations-per-minute ceiling is reached; waiting until ${new Date(at).toISOString()}`;
       await this.queue.settle(
         this.owner,
-        deferred.map((r) => ({ id: r.id, state: r.state, step: r.step, nextAttemptAt: at, attempts: 'keep', reason: detail, event: 'terminate.deferred', detail })),
+        deferred.map((r) => ({ id: r.id, state: r.state, step: r.step, nextAttemptAt: at, attempts: 'keep', reason: detail, event: `${name}.deferred`, detail })),
         now,
       );
       this.log.info({ deferred: deferred.length, until: new Date(at).toISOString() }, 'termination rate ceiling reached');
