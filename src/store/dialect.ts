@@ -46,7 +46,7 @@ export interface Connection {
   unavailable(): Promise<string | null>;
   /** Resolves once everything committed so far is on stable storage. */
   afterCommit(): Promise<void>;
-  /** The hand-off writer, given how to run a durable transaction. */
-  handOffs(durably: <T>(work: (trx: Transaction<Database>) => Promise<T>) => Promise<T>): HandOffWriter;
+  /** The hand-off writer, given how to run a durable transaction and to wait for durability. */
+  handOffs(durably: <T>(work: (trx: Transaction<Database>) => Promise<T>) => Promise<T>, afterCommit: () => Promise<void>): HandOffWriter;
   close(): Promise<void>;
 }

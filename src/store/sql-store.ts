@@ -23,8 +23,9 @@ export class SqlStore implements Store {
 
   constructor(readonly connection: Connection) {
     const { db, dialect } = connection;
-    this.transitions = new Transitions(db, () => connection.afterCommit());
-    this.handOffs = connection.handOffs(this.transitions.durably);
+    const afterCommit = () => connection.afterCommit();
+    this.transitions = new Transitions(db, afterCommit);
+    this.handOffs = connection.handOffs(this.transitions.durably, afterCommit);
     this.work = terminationQueue(db, dialect, this.transitions);
     this.reads = operatorReads(db);
     this.actions = operatorActions(db, dialect, this.transitions);

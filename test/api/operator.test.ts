@@ -1,8 +1,8 @@
 /**
  * The operator API (API.md §4) through `inject()` on a real service with a real SQLite file: listing with
  * filters and keyset pages, one termination with its history, cancel and expedite with their conflicts,
- * the races with the worker, authentication, the OpenAPI document, and the query plans that keep the
- * list fast with a million rows.
+ * the races with the worker, authentication, the OpenAPI document. The list's query plans are checked
+ * on both engines in test/store/contract/list-plans.test.ts.
  */
 import { parsePolicy } from '../../src/policy/load.js';
 import { Policy } from '../../src/policy/resolve.js';
@@ -10,9 +10,7 @@ import { skipReason } from '../../src/worker/pipeline.js';
 import { readStepData } from '../../src/worker/step-data.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { sql } from 'kysely';
 import { ALL_STATES } from '../../src/domain/states.js';
-import { seekQuery } from '../../src/store/operator.js';
 import { json, testService, type TestService } from '../helpers/service.js';
 
 const TOKEN = 'operator-test-token-0123456789';
@@ -316,31 +314,5 @@ describe('authentication and documents', () => {
     const status = doc.paths['/api/v1/status'].get.responses['200'].content['application/json'].schema;
     assert.deepEqual(status.properties.aws_credentials.properties.state.enum, ['unchecked', 'ok', 'missing']);
     assert.equal(doc.paths['/api/v1/status'].get.security, undefined, 'behind the token');
-  });
-});
-
-describe('query plans (fast with a million rows)', () => {
-  // sql.raw takes no parameters: they are inlined for EXPLAIN (test values only).
-  const explain = async (q: Parameters<typeof seekQuery>[1], state: string | undefined) => {
-    const compiled = seekQuery(svc.store.db, q, state, 51).compile();
-    let text = compiled.sql;
-    for (const p of compiled.parameters) text = text.replace('?', typeof p === 'number' ? String(p) : `'${String(p)}'`);
-    const rows = await sql.raw<{ detail: string }>(`EXPLAIN QUERY PLAN ${text}`).execute(svc.store.db);
-    return rows.rows.map((r) => r.detail).join(' | ');
-  };
-
-  test('every list query is an index seek in id order: no table scan, no sort', async () => {
-    const cases: [Parameters<typeof seekQuery>[1], string | undefined, RegExp][] = [
-      [{ limit: 50 }, undefined, /SCAN terminations/], // the primary key, backwards: LIMIT stops it
-      [{ limit: 50, beforeId: 500_000 }, undefined, /SEARCH terminations USING INTEGER PRIMARY KEY \((row)?id<\?\)/],
-      [{ limit: 50 }, 'pending', /USING (COVERING )?INDEX terminations_state \(state=\?/],
-      [{ limit: 50, project: 'shop' }, 'pending', /USING INDEX terminations_project_state \(project=\? AND state=\?/],
-      [{ limit: 50, component: 'web', beforeId: 9 }, 'failed', /USING INDEX terminations_component_state \(component=\? AND state=\? AND (row)?id<\?\)/],
-    ];
-    for (const [q, state, expected] of cases) {
-      const text = await explain(q, state);
-      assert.match(text, expected, `${JSON.stringify(q)} ${state}: ${text}`);
-      assert.doesNotMatch(text, /TEMP B-TREE/, `no sort: ${text}`);
-    }
   });
 });

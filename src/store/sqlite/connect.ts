@@ -68,7 +68,7 @@ export function connectSqlite(url: string, onWriteHealth?: (failure: string | nu
     description: path,
     unavailable: () => health.unavailable(),
     afterCommit,
-    handOffs: () => sqliteHandOffRecorder(db, sqlite, afterCommit, health),
+    handOffs: (_durably, durable) => sqliteHandOffRecorder(db, sqlite, durable, health),
     close: async () => {
       await db.destroy();
       await wal?.close();
