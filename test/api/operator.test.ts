@@ -92,6 +92,35 @@ describe('listing', () => {
     assert.deepEqual(none, { items: [], next: null });
   });
 
+  test('order=due pages soonest due first and order=ended final rows only, each with its own cursor', async () => {
+    const pages = async (query: string) => {
+      const seen: { id: number; due_at: string; final: boolean }[] = [];
+      let url = `/api/v1/terminations?${query}&limit=2`;
+      for (let n = 0; n < 50; n++) {
+        const res = await get(url);
+        assert.equal(res.statusCode, 200, res.body);
+        const body = res.json();
+        seen.push(...body.items);
+        if (body.next === null) return seen;
+        url = `/api/v1/terminations?${query}&limit=2&cursor=${body.next}`;
+      }
+      throw new Error('too many pages');
+    };
+    const byDue = await pages('order=due&state=pending,draining');
+    const sorted = [...byDue].sort((a, b) => Date.parse(a.due_at) - Date.parse(b.due_at) || a.id - b.id);
+    assert.deepEqual(byDue.map((t) => t.id), sorted.map((t) => t.id));
+    assert.ok([...ids.shop!, ...ids.blog!].every((id) => byDue.some((t) => t.id === id)), 'every pending row, once');
+    assert.equal(new Set(byDue.map((t) => t.id)).size, byDue.length);
+    const ended = await pages('order=ended');
+    assert.ok(ended.every((t) => t.final), 'final rows only');
+    assert.equal(ended.some((t) => [...ids.shop!, ...ids.blog!].includes(t.id)), false);
+    // A cursor belongs to its order.
+    const first = (await get('/api/v1/terminations?order=due&limit=1')).json();
+    const wrong = await get(`/api/v1/terminations?order=id&cursor=${first.next}`);
+    assert.equal(wrong.statusCode, 400);
+    assert.equal(wrong.json().error, 'invalid_cursor');
+  });
+
   test('bad parameters get 400 naming the problem', async () => {
     const cases: [string, string][] = [
       ['state=bogus', 'invalid_state'],
@@ -101,6 +130,8 @@ describe('listing', () => {
       ['limit=abc', 'invalid_parameter'],
       ['cursor=not-a-cursor', 'invalid_cursor'],
       ['stat=pending', 'invalid_parameter'],
+      ['order=newest', 'invalid_parameter'],
+      ['order=ended&state=pending', 'invalid_parameter'],
     ];
     for (const [query, code] of cases) {
       const res = await get(`/api/v1/terminations?${query}`);
@@ -299,7 +330,8 @@ describe('authentication and documents', () => {
       assert.ok(doc.paths[path], path);
     }
     const list = doc.paths['/api/v1/terminations'].get;
-    assert.deepEqual(list.parameters.map((p: { name: string }) => p.name).sort(), ['component', 'cursor', 'instance_id', 'limit', 'project', 'state']);
+    assert.deepEqual(list.parameters.map((p: { name: string }) => p.name).sort(), ['component', 'cursor', 'instance_id', 'limit', 'order', 'project', 'state']);
+    assert.deepEqual(list.parameters.find((p: { name: string }) => p.name === 'order').schema.enum, ['id', 'due', 'ended']);
     assert.equal(list.parameters.find((p: { name: string }) => p.name === 'limit').schema.maximum, 500);
     assert.deepEqual(list.responses['200'].content['application/json'].schema.properties.items.items.properties.state.enum, [...ALL_STATES]);
     const cancel = doc.paths['/api/v1/terminations/{id}/cancel'].post;
