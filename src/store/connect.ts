@@ -2,7 +2,7 @@
  * Opens the database a URL names: `postgres://...` is PostgreSQL (shared by replicas, postgres/), anything
  * else an SQLite file (one server's, sqlite/). The one place the engine is chosen.
  */
-import type { Connection } from './dialect.js';
+import type { Connection, Dialect } from './dialect.js';
 import type { Engine } from './engine.js';
 import { connectPostgres, PostgresUrlError } from './postgres/connect.js';
 import { postgresDialect } from './postgres/dialect.js';
@@ -33,5 +33,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   }
 }
 
-/** Each engine's dialect by name (for the legacy shim, legacy.ts, which is given only the name). */
-export const DIALECTS = { sqlite: sqliteDialect, postgres: postgresDialect } as const;
+/** An engine's dialect by name (for the legacy shim, legacy.ts, which is given only the name). */
+export function dialectOf(engine: Engine): Dialect {
+  return engine === 'postgres' ? postgresDialect : sqliteDialect;
+}

@@ -6,7 +6,7 @@
  * Delete it, with those three re-exports and `migrateToLatest`, once nothing imports them.
  */
 import type { Kysely, Transaction } from 'kysely';
-import { DIALECTS, type Connection } from './connect.js';
+import { dialectOf, type Connection } from './connect.js';
 import type { Engine } from './engine.js';
 import { migrateSchema } from './migrate.js';
 import { notificationQueue } from './outbox.js';
@@ -78,7 +78,7 @@ export function outboxWriter(states: ReadonlySet<string>): HistoryHook {
 export class Outbox {
   private readonly queue: NotificationQueue & { releaseAll(now: number): Promise<number> };
   constructor(db: Kysely<Database>, engine: Engine) {
-    this.queue = notificationQueue(db, DIALECTS[engine]);
+    this.queue = notificationQueue(db, dialectOf(engine));
   }
   claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedNotification[]> { return this.queue.claim(owner, now, leaseMs, limit); }
   finish(owner: string, id: number, outcome: 'delivered' | 'failed', error: string | null, now: number) { return this.queue.finish(owner, id, outcome, error, now); }
@@ -89,5 +89,5 @@ export class Outbox {
 
 /** The old `migrateToLatest(c.db, c.engine)`. */
 export function migrateToLatest(db: Kysely<any>, engine: Engine): Promise<string[]> {
-  return migrateSchema(db, DIALECTS[engine]);
+  return migrateSchema(db, dialectOf(engine));
 }

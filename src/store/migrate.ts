@@ -5,10 +5,11 @@
  */
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Dialect, SchemaTypes } from './dialect.js';
+import { SchemaTooNewError } from './failures.js';
 import { MIGRATIONS } from './migrations/index.js';
 import type { Database } from './schema.js';
 
-export class SchemaTooNewError extends Error {}
+export { SchemaTooNewError };
 
 /** Applies the migrations the database lacks; their names. */
 export function migrateSchema(db: Kysely<Database>, dialect: Pick<Dialect, 'migrating' | 'schema'>): Promise<string[]> {

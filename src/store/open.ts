@@ -8,7 +8,7 @@ import type { Store } from './ports.js';
 import { SqlStore } from './sql-store.js';
 
 export { DatabaseUrlError } from './connect.js';
-export { SchemaTooNewError } from './migrate.js';
+export { SchemaTooNewError } from './failures.js';
 export { StoreOpenError } from './postgres/dialect.js';
 export { UnsupportedRuntimeError } from './sqlite/runtime.js';
 

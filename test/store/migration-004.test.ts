@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
-import { connect, DIALECTS } from '../../src/store/connect.js';
+import { connect, dialectOf } from '../../src/store/connect.js';
 import type { Engine } from '../../src/store/engine.js';
 import { migrateSchema } from '../../src/store/migrate.js';
 import { MIGRATIONS } from '../../src/store/migrations/index.js';
@@ -22,7 +22,7 @@ const T0 = 1_750_000_000_000;
 
 /** Applies the migrations before 004 only, as an older release left the database. */
 async function migrateTo003(db: Kysely<Database>, engine: Engine): Promise<void> {
-  const types = DIALECTS[engine].schema;
+  const types = dialectOf(engine).schema;
   const before = Object.entries(MIGRATIONS).filter(([name]) => name < '004');
   const migrations: Record<string, Migration> = {};
   for (const [name, m] of before) migrations[name] = { up: (d) => m.up(d, types) };

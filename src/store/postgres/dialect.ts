@@ -1,7 +1,7 @@
 /** PostgreSQL's answers to the store's engine questions (../dialect.ts). */
 import { sql } from 'kysely';
 import type { Dialect } from '../dialect.js';
-import { SchemaTooNewError } from '../migrate.js';
+import { SchemaTooNewError } from '../failures.js';
 
 export class StoreOpenError extends Error {}
 
