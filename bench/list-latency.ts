@@ -20,8 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'node:http';
 import { encodeCursor } from '../src/api/routes/operator.js';
-import { connect } from '../src/store/connect.js';
-import { migrateToLatest } from '../src/store/migrate.js';
+import { openStore } from '../src/store/open.js';
 import { buildDist, startDdsrv, type Ddsrv } from './lib/ddsrv.js';
 import { fixed, int, machine, notMeasured, type BenchContext, type Figure } from './lib/report.js';
 
@@ -38,9 +37,7 @@ export const listLatencyNotMeasured = (why: string): Figure[] => [notMeasured('l
 
 /** Writes `count` pending rows; returns how long it took (ms). */
 async function fill(dbPath: string, count: number): Promise<number> {
-  const conn = await connect(dbPath);
-  await migrateToLatest(conn.db, conn.engine);
-  await conn.db.destroy();
+  await (await openStore({ database: dbPath })).close();
   const t0 = performance.now();
   const db = new BetterSqlite3(dbPath);
   db.pragma('journal_mode = WAL');

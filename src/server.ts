@@ -13,21 +13,19 @@ import type { ServeConfig } from './config.js';
 import { formatDuration } from './domain/duration.js';
 import { isLoopback } from './domain/listen.js';
 import { hostPolicy } from './domain/allowed-hosts.js';
-import { connect } from './store/connect.js';
 import { GroupCommit } from './store/group-commit.js';
 import { LiveCount } from './store/live-count.js';
 import { RateWindow } from './worker/rate-limit.js';
-import { migrateToLatest, SchemaTooNewError } from './store/migrate.js';
-import { TerminationStore, type HandOffRecord, type Scheduled } from './store/store.js';
+import { openSqlStore, StoreOpenError } from './store/open.js';
+import type { HandOffRecord, Scheduled } from './store/ports.js';
+import { TerminationStore } from './store/legacy.js';
 import { Worker } from './worker/loop.js';
-import { notificationQueueOf, notifyOn, releaseEveryNotificationClaim, workQueueOf } from './worker/legacy-queues.js';
 import { planHandOff } from './policy/plan-handoff.js';
 import { pipelineSteps } from './worker/pipeline.js';
 import { STEPS } from './worker/steps/registry.js';
 import { IsoClock } from './domain/iso-time.js';
 import { Metrics } from './metrics.js';
 import { Notifier } from './notify/deliver.js';
-import { countActive, drainStarts } from './store/operator.js';
 
 export class StartupError extends Error {}
 
@@ -64,39 +62,33 @@ function checkExposure(config: ServeConfig, log: Logger): void {
 
 /** Opens the store and wires the app and the worker, without listening or starting the worker. */
 export async function createService(config: ServeConfig, log: Logger): Promise<Service> {
-  const connection = await connect(config.database, {
-    // A shared database closed a connection nobody was using (failover, restart): the pool reconnects.
-    onError: (err) => log.warn({ err: { message: err.message } }, 'database connection lost; reconnecting on next use'),
-    onWriteHealth: (failure) => (failure === null ? log.info('the database accepts writes again') : log.error({ reason: failure }, 'the database cannot be written: hand-offs get 503, the health check 503')),
-  });
-  const store = new TerminationStore(connection.db, connection.engine, connection);
+  let opened;
   try {
-    const applied = await migrateToLatest(connection.db, connection.engine);
-    if (applied.length > 0) log.info({ applied }, 'database migrated');
-    if (connection.engine === 'sqlite') {
-      // The file is locked to this process, so every lease in it belonged to a process that is gone.
-      const released = await store.releaseAllLeases(Date.now());
-      if (released > 0) log.info({ released }, 'took back work leased by a previous run');
-      // Temporary (issue 15): the store's open does this once S's store lands.
-      const notifications = await releaseEveryNotificationClaim(store, Date.now());
-      if (notifications > 0) log.info({ released: notifications, component: 'notify' }, 'notifications claimed by a previous run are due again');
-    }
+    opened = await openSqlStore({
+      database: config.database,
+      // A shared database closed a connection nobody was using (failover, restart): the pool reconnects.
+      onError: (err) => log.warn({ err: { message: err.message } }, 'database connection lost; reconnecting on next use'),
+      onWriteHealth: (failure) => (failure === null ? log.info('the database accepts writes again') : log.error({ reason: failure }, 'the database cannot be written: hand-offs get 503, the health check 503')),
+      onOpened: ({ applied, releasedWork, releasedNotifications }) => {
+        if (applied.length > 0) log.info({ applied }, 'database migrated');
+        if (releasedWork > 0) log.info({ released: releasedWork }, 'took back work leased by a previous run');
+        if (releasedNotifications > 0) log.info({ released: releasedNotifications }, 'notifications claimed by a previous run are due again');
+      },
+    });
   } catch (err) {
-    await store.close();
-    if (connection.engine === 'postgres' && !(err instanceof SchemaTooNewError)) {
-      throw new StartupError(`cannot prepare the database ${connection.description}: ${(err as Error).message}`);
-    }
-    throw err;
+    throw err instanceof StoreOpenError ? new StartupError(err.message) : err;
   }
+  // TEMPORARY: the old interface over the Store, for the notifier and tests still on it (store/legacy.ts).
+  const store = TerminationStore.over(opened);
 
   const metrics = new Metrics();
-  const notifier = config.notify ? new Notifier(notificationQueueOf(store), config.notify, log.child({ component: 'notify' }), metrics) : null;
-  if (config.notify) notifyOn(store, config.notify.on); // the outbox row commits with its transition
-  const committer = new GroupCommit<HandOffRecord, Scheduled[]>((records) => store.recordHandOffs(records, Date.now()));
+  const notifier = config.notify ? new Notifier(opened.notifications, config.notify, log.child({ component: 'notify' }), metrics) : null;
+  if (config.notify) opened.notifyOn(config.notify.on); // the outbox row commits with its transition
+  const committer = new GroupCommit<HandOffRecord, Scheduled[]>((records) => store.handOffs.recordHandOffs(records, Date.now()));
   const clients = new AwsClients(config.aws);
   const credentials = new CredentialsWatch(() => clients.resolveCredentials(), log.child({ component: 'aws' }), { ...DEFAULT_WATCH, ...config.credentialsWatch });
   const worker = new Worker(
-    workQueueOf(store),
+    store.work,
     pipelineSteps({ clients, policy: config.policy, dryRun: config.dryRun, countCall: metrics.countAwsCall, ...(config.pipeline ? { tuning: config.pipeline } : {}) }),
     {
       ...config.worker,
@@ -109,11 +101,11 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
     },
     log.child({ component: 'worker' }),
   );
-  const live = new LiveCount(() => store.countLive());
+  const live = new LiveCount(() => store.reads.countLive());
   const dueClock = new IsoClock(); // the hand-offs of a group commit share their due time
   metrics.attach({
-    countActive: () => countActive(store.db),
-    drainStarts: (ids) => drainStarts(store.db, ids),
+    countActive: () => store.reads.countActive(),
+    drainStarts: (ids) => store.reads.drainStarts(ids),
     workerLastRound: () => worker.lastRoundAt,
     awsCredentials: () => credentials.status().state,
   });
@@ -137,7 +129,7 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
     now: Date.now,
     plan: (doc, now) => planHandOff(STEPS, config.policy, doc, now, config.dryRun),
     recordHandOff: (record) => committer.submit(record),
-    unavailable: connection.unavailable,
+    unavailable: () => store.health.unavailable(),
     onAccepted: (scheduled) => {
       live.added(scheduled.filter((s) => !s.duplicate).length);
       metrics.scheduled(scheduled);

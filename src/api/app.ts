@@ -6,7 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { parseJsonBody } from './json-body.js';
 import type { HandOff } from '../domain/handoff.js';
 import type { HandOffPlan } from '../policy/plan-handoff.js';
-import type { HandOffRecord, Scheduled } from '../store/store.js';
+import type { HandOffRecord, Scheduled } from '../store/ports.js';
 import { installAuth } from './auth.js';
 import type { HostPolicy } from '../domain/allowed-hosts.js';
 import { clientErrorHandler, frameworkErrorHandler, REQUEST_TIMEOUT_MS } from './client-errors.js';

@@ -33,3 +33,6 @@ export function storeFailureReason(err: unknown): string {
   if (/ECONNREFUSED|ECONNRESET|ENOTFOUND|EHOSTUNREACH|terminated|connect/i.test(`${code} ${message}`)) return 'the database is unreachable';
   return 'the database failed';
 }
+
+/** The database has migrations this release does not know: a newer release upgraded it. */
+export class SchemaTooNewError extends Error {}

@@ -3,31 +3,26 @@
  * PostgreSQL), so replicas starting at the same moment migrate once. A database that has migrations this
  * code does not know was upgraded by a newer release: refuse to run rather than corrupt it.
  */
-import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import type { Engine } from './engine.js';
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Dialect, SchemaTypes } from './dialect.js';
+import { SchemaTooNewError } from './failures.js';
 import { MIGRATIONS } from './migrations/index.js';
+import type { Database } from './schema.js';
 
-export class SchemaTooNewError extends Error {}
+export { SchemaTooNewError };
 
-export async function migrateToLatest(db: Kysely<any>, engine: Engine): Promise<string[]> {
-  if (engine !== 'postgres') return migrateOn(db, engine);
-  // One connection for the lock, the check and the migrations, without the pool's statement_timeout:
-  // waiting for another replica's migration, or a long one, must not be cancelled after 10 s.
-  return db.connection().execute(async (conn) => {
-    await sql`set statement_timeout = 0`.execute(conn);
-    try {
-      return await migrateOn(conn, engine);
-    } finally {
-      await sql`reset statement_timeout`.execute(conn);
-    }
-  });
+/** Applies the migrations the database lacks; their names. */
+export function migrateSchema(db: Kysely<Database>, dialect: Pick<Dialect, 'migrating' | 'schema'>): Promise<string[]> {
+  return dialect.migrating(db, (conn) => migrateOn(conn, dialect.schema));
 }
 
-async function migrateOn(db: Kysely<any>, engine: Engine): Promise<string[]> {
+export { migrateToLatest } from './legacy.js';
+
+async function migrateOn(db: Kysely<any>, types: SchemaTypes): Promise<string[]> {
   const provider: MigrationProvider = {
     async getMigrations() {
       const out: Record<string, Migration> = {};
-      for (const [name, m] of Object.entries(MIGRATIONS)) out[name] = { up: (d) => m.up(d, engine) };
+      for (const [name, m] of Object.entries(MIGRATIONS)) out[name] = { up: (d) => m.up(d, types) };
       return out;
     },
   };

@@ -61,14 +61,19 @@ export interface WorkQueue {
   nextWake(): Promise<number | null>;
 }
 
+/** `id`: newest first; `due`: soonest due first (ties: lower id); `ended`: final rows, latest ended first. */
+export type ListOrder = 'id' | 'due' | 'ended';
+
 export interface ListQuery {
-  /** Any of these states (all when absent). */
+  /** Any of these states (all when absent; `ended`: the final ones among them). */
   states?: string[];
   instanceId?: string;
   project?: string;
   component?: string;
-  /** Only ids below this (from the cursor). */
-  beforeId?: number;
+  /** Default `id`. */
+  order?: ListOrder;
+  /** The previous page's last row (from the cursor): its id, and for `due`/`ended` its due_at/updated_at. */
+  after?: { id: number; at?: number };
   limit: number;
 }
 
@@ -77,7 +82,7 @@ export type ListedRow = Omit<TerminationRow, 'user_data' | 'step_data'>;
 
 export interface ListPage {
   rows: ListedRow[];
-  /** Whether rows older than the last one match too. */
+  /** Whether rows after the last one (in the query's order) match too. */
   more: boolean;
 }
 

@@ -1,6 +1,6 @@
 // Makes and inspects EC2 instances in moto with the real SDK v3, for integration tests.
 //
-// Why it is built this way (measured against moto 5.2.1, see harness.test.ts):
+// Why it is built this way (measured against moto 5.2.1, see test/harness/harness.test.ts):
 // - AMI: moto accepts any ImageId today, but real EC2 does not and moto can be told to validate
 //   (MOTO_ENABLE_AMI_VALIDATION), so we ask moto's DescribeImages for a real Amazon Linux 2 image once per
 //   endpoint+region. moto's AMIs come from a static file, so the id survives /moto-api/reset.

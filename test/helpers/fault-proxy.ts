@@ -9,7 +9,7 @@
 // - Faults wait in a FIFO queue; each request consumes the first queued fault whose `action` matches
 //   (or that has none). Unmatched requests pass straight through to moto.
 // - `status` answers with EC2's XML error document, which the SDK v3 EC2 client turns into an error
-//   whose `name` is the code (verified in harness.test.ts: RequestLimitExceeded + 503). Other query
+//   whose `name` is the code (verified in test/harness/harness.test.ts: RequestLimitExceeded + 503). Other query
 //   services (Auto Scaling, ELBv2) use a different `<ErrorResponse>` document: their clients will see
 //   the HTTP status but not the code until a branch for them is added here.
 // - `stall` with a finite `ms` forwards the request afterwards even if the client has given up in the

@@ -8,24 +8,24 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Migrator, sql, type Kysely, type Migration } from 'kysely';
-import { connect } from '../../src/store/connect.js';
+import { connect, dialectOf } from '../../src/store/connect.js';
 import type { Engine } from '../../src/store/engine.js';
-import { migrateToLatest } from '../../src/store/migrate.js';
+import { migrateSchema } from '../../src/store/migrate.js';
 import { MIGRATIONS } from '../../src/store/migrations/index.js';
 import type { Database, NewTerminationRow } from '../../src/store/schema.js';
-import { TerminationStore } from '../../src/store/store.js';
+import { SqlStore } from '../../src/store/sql-store.js';
+import { engineSkip } from '../helpers/for-each-engine.js';
 import { freshDatabase } from '../helpers/fresh-database.js';
 import { handOffRecord } from '../helpers/handoff-record.js';
-import { postgresSkip } from '../helpers/postgres.js';
 
-const ENGINES = (process.env.DDSRV_TEST_STORE_ENGINES ?? 'sqlite,postgres').split(',').map((s) => s.trim());
 const T0 = 1_750_000_000_000;
 
 /** Applies the migrations before 004 only, as an older release left the database. */
 async function migrateTo003(db: Kysely<Database>, engine: Engine): Promise<void> {
+  const types = dialectOf(engine).schema;
   const before = Object.entries(MIGRATIONS).filter(([name]) => name < '004');
   const migrations: Record<string, Migration> = {};
-  for (const [name, m] of before) migrations[name] = { up: (d) => m.up(d, engine) };
+  for (const [name, m] of before) migrations[name] = { up: (d) => m.up(d, types) };
   const { error } = await new Migrator({ db, provider: { getMigrations: async () => migrations } }).migrateToLatest();
   if (error) throw error;
 }
@@ -63,10 +63,8 @@ async function indexesOn(db: Kysely<Database>, engine: Engine): Promise<string[]
   return rows.map((r) => r.name).sort();
 }
 
-const pgSkip = ENGINES.includes('postgres') ? await postgresSkip() : false;
-
 for (const engine of ['sqlite', 'postgres'] as const) {
-  const skip = !ENGINES.includes(engine) ? 'not in DDSRV_TEST_STORE_ENGINES' : engine === 'postgres' ? pgSkip : false;
+  const skip = await engineSkip(engine);
 
   describe(`migration 004 on ${engine}`, { skip }, () => {
     test('rows written under the old indexes keep their meaning after the upgrade', async () => {
@@ -83,11 +81,14 @@ for (const engine of ['sqlite', 'postgres'] as const) {
         // its own): the new index exists, the migration is not recorded. It must run again cleanly.
         await sql`CREATE UNIQUE INDEX terminations_instance_live ON terminations (instance_id, region, (CASE WHEN next_attempt_at IS NOT NULL THEN 1 END))`.execute(c.db);
 
-        assert.deepEqual(await migrateToLatest(c.db, c.engine), ['004_one_instance_index']);
-        assert.deepEqual(await indexesOn(c.db, c.engine), ['terminations_component_state', 'terminations_instance_live', 'terminations_next_attempt', 'terminations_project_state', 'terminations_state']);
-        const store = new TerminationStore(c.db, c.engine, c);
+        // 005 (the list orders' indexes) comes with it now.
+        assert.deepEqual(await migrateSchema(c.db, c.dialect), ['004_one_instance_index', '005_list_orders']);
+        assert.deepEqual(await indexesOn(c.db, c.engine), [
+          'terminations_component_state', 'terminations_ended', 'terminations_instance_live', 'terminations_next_attempt', 'terminations_project_state', 'terminations_state', 'terminations_state_due',
+        ]);
+        const store = new SqlStore(c);
 
-        const [a, b, bWest] = (await store.recordHandOffs([handOff([A]), handOff([B]), handOff([B], 'us-west-2')], T0 + 1)).map((doc) => doc[0]);
+        const [a, b, bWest] = (await store.handOffs.recordHandOffs([handOff([A]), handOff([B]), handOff([B], 'us-west-2')], T0 + 1)).map((doc) => doc[0]);
         assert.equal(a!.duplicate, true, 'A is already live: the hand-off finds that row');
         assert.equal(a!.id, liveA.id);
         assert.equal(b!.duplicate, true);
@@ -95,10 +96,10 @@ for (const engine of ['sqlite', 'postgres'] as const) {
 
         // Finishing A's live termination lets a new hand-off of A schedule again, beside three finished rows.
         await c.db.updateTable('terminations').set({ state: 'terminated', next_attempt_at: null }).where('id', '=', liveA.id).execute();
-        const again = (await store.recordHandOffs([handOff([A])], T0 + 2))[0]![0];
+        const again = (await store.handOffs.recordHandOffs([handOff([A])], T0 + 2))[0]![0];
         assert.equal(again!.duplicate, false);
         assert.ok(again!.id > liveA.id);
-        assert.equal((await store.list({ instanceId: A, limit: 10 })).length, 4, 'the instance filter finds every termination of A');
+        assert.equal((await store.reads.list({ instanceId: A, limit: 10 })).rows.length, 4, 'the instance filter finds every termination of A');
 
         // Two live rows for one instance are still impossible at the database level.
         await assert.rejects(c.db.insertInto('terminations').values(row(A, 'us-east-1', true)).execute(), /unique|UNIQUE/);

@@ -10,10 +10,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { expediteTermination } from '../../src/operator/index.js';
 import { connect } from '../../src/store/connect.js';
-import { migrateToLatest } from '../../src/store/migrate.js';
-import { expediteTermination } from '../../src/store/operator.js';
-import { TerminationStore } from '../../src/store/store.js';
+import { openSqlStore } from '../../src/store/open.js';
 import { freshDatabase } from '../helpers/fresh-database.js';
 import { handOffRecord } from '../helpers/handoff-record.js';
 import { postgresSkip } from '../helpers/postgres.js';
@@ -23,12 +22,10 @@ const T0 = 1_750_000_000_000;
 describe('expedite against a worker on another replica (PostgreSQL)', { skip: await postgresSkip() }, () => {
   test("the worker's step progress written meanwhile is kept, with the expedite mark", async () => {
     const database = await freshDatabase('postgres', 'oprace');
-    const operatorSide = await connect(database.url);
+    const store = await openSqlStore({ database: database.url });
     const workerSide = await connect(database.url);
     try {
-      await migrateToLatest(operatorSide.db, operatorSide.engine);
-      const store = new TerminationStore(operatorSide.db, operatorSide.engine, operatorSide);
-      const recorded = await store.recordHandOffs([handOffRecord(['i-0123456789abcdef0'], T0 + 600_000, { firstStep: 'lb_deregister', firstAttemptAt: T0 })], T0);
+      const recorded = await store.handOffs.recordHandOffs([handOffRecord(['i-0123456789abcdef0'], T0 + 600_000, { firstStep: 'lb_deregister', firstAttemptAt: T0 })], T0);
       const id = recorded[0]![0]!.id;
       await workerSide.db.updateTable('terminations').set({ lease_owner: 'worker-b', state: 'draining', step_data: JSON.stringify({ asg: { detached: true, group: 'web' } }) }).where('id', '=', id).execute();
 
@@ -49,7 +46,7 @@ describe('expedite against a worker on another replica (PostgreSQL)', { skip: aw
       });
       await workerHasWritten;
 
-      const expedite = expediteTermination(store, { id, by: 'alice', note: null, now: T0 + 1000 });
+      const expedite = expediteTermination(store.actions, { id, by: 'alice', note: null, now: T0 + 1000 });
       // Wait until the expedite is blocked on the worker's row lock: at its read with the fix, at its
       // update (having read the row already) without it.
       const deadline = Date.now() + 10_000;
@@ -64,12 +61,12 @@ describe('expedite against a worker on another replica (PostgreSQL)', { skip: aw
       const result = await expedite;
 
       assert.equal(result.kind, 'done');
-      const data = JSON.parse((await store.get(id))!.step_data!) as { lb?: { targets: unknown[] }; expedited?: boolean };
+      const data = JSON.parse((await store.reads.get(id))!.row.step_data!) as { lb?: { targets: unknown[] }; expedited?: boolean };
       assert.equal(data.expedited, true, 'the expedite mark is there');
       assert.equal(data.lb?.targets.length, 1, "the worker's deregistration record, written meanwhile, is not lost");
     } finally {
       await workerSide.close();
-      await operatorSide.close();
+      await store.close();
       await database.drop();
     }
   });

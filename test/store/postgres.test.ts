@@ -20,7 +20,7 @@ import { createService, StartupError, type Service } from '../../src/server.js';
 import { connect, engineOf } from '../../src/store/connect.js';
 import { migrateToLatest, SchemaTooNewError } from '../../src/store/migrate.js';
 import { MIGRATIONS } from '../../src/store/migrations/index.js';
-import { parsePostgresUrl, POSTGRES_DEFAULTS, PostgresUrlError, redactUrl } from '../../src/store/postgres.js';
+import { parsePostgresUrl, POSTGRES_DEFAULTS, PostgresUrlError, redactUrl } from '../../src/store/postgres/connect.js';
 import { createTestDatabase, postgresSkip, queryDatabase, type TestDatabase } from '../helpers/postgres.js';
 
 const json = { 'content-type': 'application/json' };

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { sqliteRuntimeProblem } from '../../src/store/sqlite-runtime.js';
+import { sqliteRuntimeProblem } from '../../src/store/sqlite/runtime.js';
 import { runCli } from '../helpers/server-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ddsrv-runtime-'));

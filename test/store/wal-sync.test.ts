@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { WalSync } from '../../src/store/wal-sync.js';
+import { WalSync } from '../../src/store/sqlite/wal-sync.js';
 
 test('syncs coalesce: callers during a flush share exactly one more flush, which starts after theirs', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ddsrv-wal-'));

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { parseHandOff } from '../../domain/handoff.js';
-import type { Scheduled } from '../../store/store.js';
+import type { Scheduled } from '../../store/ports.js';
 import { IsoClock } from '../../domain/iso-time.js';
 import { HttpError } from '../errors.js';
 import { CommitOutcomeUnknownError, storeFailureReason } from '../../store/failures.js';

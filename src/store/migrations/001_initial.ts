@@ -1,12 +1,8 @@
 import { sql, type Kysely } from 'kysely';
-import type { Engine } from '../engine.js';
+import type { SchemaTypes } from '../dialect.js';
 
-export async function up(db: Kysely<unknown>, engine: Engine): Promise<void> {
-  // Ids are never reused (AUTOINCREMENT / identity), so cursors and history stay unambiguous.
-  const idColumn = engine === 'postgres' ? 'bigint' : 'integer';
-  const id = (c: any) => (engine === 'postgres' ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey().autoIncrement());
-  const time = engine === 'postgres' ? 'bigint' : 'integer';
-
+// Ids are never reused (AUTOINCREMENT / identity), so cursors and history stay unambiguous.
+export async function up(db: Kysely<unknown>, { id: idColumn, identity: id, time }: SchemaTypes): Promise<void> {
   await db.schema
     .createTable('terminations')
     .addColumn('id', idColumn, id)

@@ -10,13 +10,9 @@
  *   state, so a step retried in the same state cannot notify twice.
  */
 import { sql, type Kysely } from 'kysely';
-import type { Engine } from '../engine.js';
+import type { SchemaTypes } from '../dialect.js';
 
-export async function up(db: Kysely<unknown>, engine: Engine): Promise<void> {
-  const idColumn = engine === 'postgres' ? 'bigint' : 'integer';
-  const id = (c: any) => (engine === 'postgres' ? c.primaryKey().generatedAlwaysAsIdentity() : c.primaryKey().autoIncrement());
-  const time = engine === 'postgres' ? 'bigint' : 'integer';
-
+export async function up(db: Kysely<unknown>, { id: idColumn, identity: id, time }: SchemaTypes): Promise<void> {
   await db.schema.createIndex('terminations_project_state').on('terminations').columns(['project', 'state', 'id']).execute();
   await db.schema.createIndex('terminations_component_state').on('terminations').columns(['component', 'state', 'id']).execute();
 

@@ -6,8 +6,8 @@
  * not started a step yet (and for every row written before this migration).
  */
 import type { Kysely } from 'kysely';
-import type { Engine } from '../engine.js';
+import type { SchemaTypes } from '../dialect.js';
 
-export async function up(db: Kysely<unknown>, _engine: Engine): Promise<void> {
+export async function up(db: Kysely<unknown>, _types: SchemaTypes): Promise<void> {
   await db.schema.alterTable('terminations').addColumn('step_data', 'text').execute();
 }

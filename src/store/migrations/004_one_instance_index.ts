@@ -17,9 +17,9 @@
  * on the 2-core test machine); upgrade at a quiet moment.
  */
 import { sql, type Kysely } from 'kysely';
-import type { Engine } from '../engine.js';
+import type { SchemaTypes } from '../dialect.js';
 
-export async function up(db: Kysely<unknown>, _engine: Engine): Promise<void> {
+export async function up(db: Kysely<unknown>, _types: SchemaTypes): Promise<void> {
   await sql`CREATE UNIQUE INDEX IF NOT EXISTS terminations_instance_live ON terminations (instance_id, region, (CASE WHEN next_attempt_at IS NOT NULL THEN 1 END))`.execute(db);
   await db.schema.dropIndex('terminations_live_instance').ifExists().execute();
   await db.schema.dropIndex('terminations_instance').ifExists().execute();

@@ -4,14 +4,15 @@
  * the next number.
  */
 import type { Kysely } from 'kysely';
-import type { Engine } from '../engine.js';
+import type { SchemaTypes } from '../dialect.js';
 import * as m001 from './001_initial.js';
 import * as m002 from './002_operator_notify.js';
 import * as m003 from './003_step_data.js';
 import * as m004 from './004_one_instance_index.js';
+import * as m005 from './005_list_orders.js';
 
 export interface EngineMigration {
-  up(db: Kysely<unknown>, engine: Engine): Promise<void>;
+  up(db: Kysely<unknown>, types: SchemaTypes): Promise<void>;
 }
 
 export const MIGRATIONS: Record<string, EngineMigration> = {
@@ -19,4 +20,5 @@ export const MIGRATIONS: Record<string, EngineMigration> = {
   '002_operator_notify': m002,
   '003_step_data': m003,
   '004_one_instance_index': m004,
+  '005_list_orders': m005,
 };

@@ -22,9 +22,12 @@
  */
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
-import { parseDuration } from '../domain/duration.js';
-import type { Database } from './schema.js';
-import { discardingPool } from './postgres-pool.js';
+import { parseDuration } from '../../domain/duration.js';
+import type { Connection } from '../dialect.js';
+import type { Database } from '../schema.js';
+import { postgresDialect } from './dialect.js';
+import { postgresHandOffRecorder } from './handoffs.js';
+import { discardingPool } from './pool.js';
 
 export interface PostgresSettings {
   poolSize: number;
@@ -163,5 +166,20 @@ export function openPostgres(url: string, onError: (err: Error) => void = () => 
         return `its database ${/no answer within/.test((err as Error).message) ? `did not answer within ${settings.healthTimeoutMs} ms` : 'is unreachable'}`;
       }
     },
+  };
+}
+
+/** The store's connection: PostgreSQL's COMMIT returns once the server has made it durable. */
+export function connectPostgres(url: string, onError?: (err: Error) => void): Connection {
+  const pg = openPostgres(url, onError);
+  return {
+    db: pg.db,
+    engine: 'postgres',
+    dialect: postgresDialect,
+    description: pg.description,
+    unavailable: pg.unavailable,
+    afterCommit: async () => {},
+    handOffs: (durably) => postgresHandOffRecorder(durably),
+    close: () => pg.db.destroy(),
   };
 }

@@ -16,9 +16,9 @@ import {
   type EC2ClientConfig,
 } from '@aws-sdk/client-ec2';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { awsTestEnv, motoSkip, processGroupAlive, startMoto, type Moto } from './moto.js';
-import { ec2Client, findAmi, instanceStates, launchInstances } from './ec2-fixtures.js';
-import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
+import { awsTestEnv, motoSkip, processGroupAlive, startMoto, type Moto } from '../helpers/moto.js';
+import { ec2Client, findAmi, instanceStates, launchInstances } from '../helpers/ec2-fixtures.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 
 const REGION = 'us-east-1';
 const UNKNOWN_ID = 'i-0123456789abcdef0';
@@ -123,7 +123,7 @@ describe('moto harness', { skip: motoSkip() }, () => {
     });
 
     test('a SIGKILLed test process does not orphan moto', async () => {
-      const motoTs = new URL('./moto.ts', import.meta.url).href;
+      const motoTs = new URL('../helpers/moto.ts', import.meta.url).href;
       const code = `import { startMoto } from ${JSON.stringify(motoTs)};
         const m = await startMoto();
         console.log(JSON.stringify({ pgid: m.pgid, endpoint: m.endpoint }));

@@ -1,17 +1,14 @@
 /**
- * The hand-off insert on SQLite, without the query builder: the one statement the service runs thousands
- * of times a second. Kysely built and compiled a multi-row INSERT per group (and a new SQL text to prepare
- * for every group size). Here two statements are prepared once and run per instance inside one
- * transaction, which better-sqlite3 runs synchronously: the whole group is one call on the event loop.
- * PostgreSQL keeps the Kysely path (record-handoffs.ts), where the round trips, not the building, are the
- * cost.
- *
- * It reads the documents directly and answers with one fixed-shape object per instance: no row objects,
- * maps or spreads in between (they were ~10% of the server's CPU per hand-off, docs/performance.md). What
- * a row still costs is SQLite's own work: the B-tree inserts and writing the pages to the WAL.
+ * The hand-off insert on SQLite, without the query builder: the statement the service runs most. Two
+ * statements are prepared once and run per instance inside one synchronous better-sqlite3 transaction, so
+ * a whole group is one call on the event loop, answered with one fixed-shape object per instance (why, and
+ * what it saved: docs/performance.md, "SQLite hand-off writes").
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import type { HandOffRecord, Scheduled } from './record-handoffs.js';
+import type { Kysely } from 'kysely';
+import type { HandOffWriter } from '../ports.js';
+import type { HandOffRecord, Scheduled } from '../record-handoffs.js';
+import type { Database } from '../schema.js';
 
 type LiveRow = Omit<Scheduled, 'duplicate'>;
 
@@ -24,9 +21,7 @@ export type SqliteHandOffWriter = (docs: HandOffRecord[], now: number) => Schedu
 
 export function sqliteHandOffWriter(sqlite: BetterSqlite3.Database): SqliteHandOffWriter {
   // Every new termination starts `pending`, unleased, with no attempts and no reason: constants in the SQL.
-  // No RETURNING: the new row's id is the insert's rowid, and the rest of the answer is what was just
-  // written. SQLite gathers RETURNING rows in a temporary table; without it the insert costs ~15 instead of
-  // ~20 µs of CPU per row (scratch micro-benchmark, the real schema, 25 rows per transaction).
+  // No RETURNING (SQLite gathers it in a temporary table): the id is the insert's rowid, the rest is known.
   const insert = sqlite.prepare(
     `INSERT INTO terminations (instance_id, region, state, step, due_at, next_attempt_at, attempts, project, component,
        ip_address, user_data, requested_by, source_ip, user_agent, step_data, created_at, updated_at)
@@ -75,4 +70,36 @@ export function sqliteHandOffWriter(sqlite: BetterSqlite3.Database): SqliteHandO
     }
     return out;
   });
+}
+
+/**
+ * Records a group in one transaction and reports it once durable. Prepared on first use (after the
+ * migrations). Holding Kysely's connection keeps the worker's and the operator's transactions out of ours.
+ */
+export function sqliteHandOffRecorder(
+  db: Kysely<Database>,
+  sqlite: BetterSqlite3.Database,
+  afterCommit: () => Promise<void>,
+  health: { noteError(err: unknown): void; noteSuccess(): void },
+): HandOffWriter {
+  let write: SqliteHandOffWriter | undefined;
+  return {
+    async recordHandOffs(docs, now) {
+      write ??= sqliteHandOffWriter(sqlite);
+      const scheduled = await db.connection().execute(async () => {
+        // Inside someone's open transaction, better-sqlite3 would make ours a savepoint, and this group
+        // would be acknowledged with no commit of its own.
+        if (sqlite.inTransaction) throw new Error('a transaction was left open on the SQLite connection; hand-offs not recorded');
+        try {
+          return write!(docs, now);
+        } catch (err) {
+          health.noteError(err);
+          throw err;
+        }
+      });
+      await afterCommit();
+      health.noteSuccess();
+      return scheduled;
+    },
+  };
 }

@@ -9,7 +9,7 @@
  * checkpointed and truncated: once space is freed, that alone brings the store back, without a restart.
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import { isDiskFailure, storeFailureReason } from './failures.js';
+import { isDiskFailure, storeFailureReason } from '../failures.js';
 
 /** The WAL is truncated back to this after a checkpoint (`journal_size_limit`): it never keeps more. */
 export const WAL_SIZE_LIMIT_BYTES = 16 * 1024 * 1024;

@@ -12,7 +12,7 @@
  */
 import pg from 'pg';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
-import { CommitOutcomeUnknownError } from './failures.js';
+import { CommitOutcomeUnknownError } from '../failures.js';
 
 /** True when the server did not answer the query with an error of its own: whatever it did is unknown. */
 function unanswered(err: unknown): boolean {

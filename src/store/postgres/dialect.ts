@@ -1,0 +1,38 @@
+/** PostgreSQL's answers to the store's engine questions (../dialect.ts). */
+import { sql } from 'kysely';
+import type { Dialect } from '../dialect.js';
+import { SchemaTooNewError } from '../failures.js';
+
+export class StoreOpenError extends Error {}
+
+export const postgresDialect: Dialect = {
+  engine: 'postgres',
+  schema: { id: 'bigint', identity: (c) => c.primaryKey().generatedAlwaysAsIdentity(), time: 'bigint' },
+  // One connection for the lock, the check and the migrations, without the pool's statement_timeout:
+  // waiting for another replica's migration, or a long one, must not be cancelled after 10 s.
+  migrating: (db, run) =>
+    db.connection().execute(async (conn) => {
+      await sql`set statement_timeout = 0`.execute(conn);
+      try {
+        return await run(conn);
+      } finally {
+        await sql`reset statement_timeout`.execute(conn);
+      }
+    }),
+  // A MATERIALIZED CTE runs the locking select exactly once, whatever plan the UPDATE gets; SKIP LOCKED lets
+  // replicas claim side by side. A row another replica claimed meanwhile is re-checked and left out.
+  claim: (db, table, due, set) =>
+    db
+      .with((w) => w('due').materialized(), () => due.forUpdate().skipLocked())
+      .updateTable(table)
+      .set(set)
+      .where('id', 'in', (eb: any) => eb.selectFrom('due').select('due.id'))
+      .returningAll()
+      .execute(),
+  // Locked until our commit, so a worker on another replica cannot write between our read and our update.
+  lockRow: (read) => read.forUpdate(),
+  openFailed: (err, description) =>
+    err instanceof SchemaTooNewError ? err : new StoreOpenError(`cannot prepare the database ${description}: ${(err as Error).message}`),
+  // Shared by replicas: leases expire by themselves, and nobody releases another replica's.
+  releaseAtOpen: false,
+};

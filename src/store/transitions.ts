@@ -1,0 +1,59 @@
+/**
+ * Durable transactions and the transitions recorded in them: every history entry, and (for the states
+ * notifications are on for) its outbox row in the same transaction, so a notification exists exactly
+ * when its transition was committed, and a crash cannot drop one.
+ */
+import type { Kysely, Transaction } from 'kysely';
+import { chunks } from '../domain/chunks.js';
+import { ROWS_PER_INSERT } from './batch-sizes.js';
+import type { Database, HistoryRow } from './schema.js';
+
+export type NewHistoryRow = Omit<HistoryRow, 'id'>;
+
+export class Transitions {
+  private notified: ReadonlySet<string> = new Set();
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly afterCommit: () => Promise<void>,
+  ) {}
+
+  /** The states whose transitions write an outbox row. */
+  notifyOn(states: ReadonlySet<string>): void {
+    this.notified = states;
+  }
+
+  /** Runs `work` in a transaction and returns once its commit is durable: for anything acknowledged. */
+  readonly durably = async <T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> => {
+    const result = await this.db.transaction().execute(work);
+    await this.afterCommit();
+    return result;
+  };
+
+  /** Records transitions, with their outbox rows (one per termination and state: a retry never notifies twice). */
+  async record(trx: Transaction<Database>, rows: NewHistoryRow[]): Promise<void> {
+    for (const chunk of chunks(rows, ROWS_PER_INSERT)) await trx.insertInto('termination_history').values(chunk).execute();
+    const wanted = this.notified.size === 0 ? [] : rows.filter((r) => this.notified.has(r.state));
+    for (const chunk of chunks(wanted, ROWS_PER_INSERT)) {
+      await trx
+        .insertInto('notification_outbox')
+        .values(
+          chunk.map((r) => ({
+            termination_id: r.termination_id,
+            state: r.state,
+            event: r.event,
+            detail: r.detail,
+            at: r.at,
+            next_attempt_at: r.at,
+            lease_owner: null,
+            attempts: 0,
+            last_error: null,
+            outcome: null,
+            done_at: null,
+          })),
+        )
+        .onConflict((oc) => oc.columns(['termination_id', 'state']).doNothing())
+        .execute();
+    }
+  }
+}
