@@ -9,7 +9,23 @@ import type { Seeder } from './seed.js';
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 
-export async function scenario(seed: Seeder, now: number): Promise<{ waiting: number }> {
+export interface Afternoon {
+  /** In progress, by name: */
+  late: number; soon: number; drainWait: number; waiting: number; retrying: number; nothing: number; terminating: number;
+  /** Outcomes, in the order of OUTCOMES. */
+  ended: number[];
+}
+
+/** The outcomes: state, last step, how long ago it ended, reason. */
+export const OUTCOMES: [string, string, number, string][] = [
+  ['terminated', 'terminate', 4 * MIN, 'TerminateInstances accepted (now shutting-down)'],
+  ['failed', 'terminate', 2 * HOUR, 'TerminateInstances: OperationNotPermitted: termination protection is on'],
+  ['cancelled', 'drain_wait', 51_000, 'cancelled by bearer: keep it for the load test'],
+  ['refused', 'guard', 9 * MIN, 'guard: instance lacks tag team=payments'],
+  ['failed', 'drain_hook', 30 * HOUR, 'drain hook answered 500 three times'],
+];
+
+export async function scenario(seed: Seeder, now: number): Promise<Afternoon> {
   const at = (ms: number) => now + ms;
   // In progress, handed off in an order unrelated to when they are due.
   const [late, soon] = await seed.handOff(['i-0b1c2d3e4f5a6b701', 'i-0b1c2d3e4f5a6b702'], 'shop', 'web');
@@ -38,18 +54,11 @@ export async function scenario(seed: Seeder, now: number): Promise<{ waiting: nu
 
   // Outcomes, ended in another order than their ids.
   const ended = await seed.handOff(['i-0e4f5a6b7c8d9e001', 'i-0e4f5a6b7c8d9e002', 'i-0e4f5a6b7c8d9e003', 'i-0e4f5a6b7c8d9e004', 'i-0e4f5a6b7c8d9e005'], 'shop', 'web');
-  const outcomes: [string, string, number, string][] = [
-    ['terminated', 'terminate', 4 * MIN, 'TerminateInstances accepted (now shutting-down)'],
-    ['failed', 'terminate', 2 * HOUR, 'TerminateInstances: OperationNotPermitted: termination protection is on'],
-    ['cancelled', 'drain_wait', 51_000, 'cancelled by bearer: keep it for the load test'],
-    ['refused', 'guard', 9 * MIN, 'guard: instance lacks tag team=payments'],
-    ['failed', 'drain_hook', 30 * HOUR, 'drain hook answered 500 three times'],
-  ];
-  outcomes.forEach(([state, step, ago, reason], i) => {
+  OUTCOMES.forEach(([state, step, ago, reason], i) => {
     const id = ended[i]!;
     seed.set(id, { state, step, next_attempt_at: null, reason, created_at: at(-ago - 2 * HOUR), due_at: at(-ago), updated_at: at(-ago) });
     seed.history(id, [{ at: at(-ago), state, step, event: `${step}.${state === 'terminated' ? 'ok' : state}`, detail: reason }]);
   });
-  return { waiting: waiting! };
+  return { late: late!, soon: soon!, drainWait: drainWait!, waiting: waiting!, retrying: retrying!, nothing: nothing!, terminating: terminating!, ended };
 }
 
