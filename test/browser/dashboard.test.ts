@@ -3,13 +3,16 @@
  * instance with a live countdown, cancels it after a confirmation, filters, shows a termination's history,
  * and runs with no console error (so its Content-Security-Policy lets its own script and style in).
  *
- * DASHBOARD_SCREENSHOT=docs/dashboard.png also saves a screenshot of a populated dashboard (for the README).
+ * DASHBOARD_SCREENSHOT=docs/dashboard.png also saves a screenshot of a populated dashboard (for the README;
+ * docs/screenshots/take.ts takes the same afternoon's before/after pictures).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { browserSkip, launchChromium } from '../helpers/browser.js';
 import { json, testService, type TestService } from '../helpers/service.js';
+import { scenario } from './scenario.js';
+import { seededService } from './seed.js';
 
 const TOKEN = 'browser-test-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -119,13 +122,13 @@ describe('dashboard in Chromium', { skip }, () => {
         return rows.length === 2 && rows.every((r) => r.textContent.includes('blog'));
       });
       assert.match(page.url(), /#project=blog$/, 'the filter is in the URL, so the view can be shared');
-      await page.locator('#f-state').selectOption('cancelled');
+      await page.locator('#f-states input[value=cancelled]').check();
       await page.locator('#active').waitFor({ state: 'hidden' });
       await page.locator('#final-empty').waitFor({ state: 'visible' }); // no cancelled blog termination
       await page.locator('#clear').click();
       const row = page.locator('#final-rows tr[data-instance="i-0aaaaaaaaaaaaa002"]');
       await row.waitFor();
-      await row.locator('button.link').click();
+      await row.locator('a.link').click();
       const detail = page.locator('#detail');
       await detail.waitFor({ state: 'visible' });
       const text = await detail.innerText();
@@ -144,35 +147,20 @@ describe('dashboard in Chromium', { skip }, () => {
   });
 
   test('screenshot for the README (DASHBOARD_SCREENSHOT=path)', { skip: process.env.DASHBOARD_SCREENSHOT ? false : 'set DASHBOARD_SCREENSHOT=docs/dashboard.png to take it', timeout: 60_000 }, async () => {
-    // A plausible afternoon, on a service of its own: fleets of two projects on their way out, and outcomes.
-    const shared = { svc, base };
-    svc = await testService({ authToken: TOKEN, delay: '1h' });
-    await svc.app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(svc.app.server.address() as { port: number }).port}/`;
+    // A plausible afternoon (scenario.ts), on a service of its own.
     const now = Date.now();
-    const web = await handOff(['i-0b1c2d3e4f5a6b701', 'i-0b1c2d3e4f5a6b702', 'i-0b1c2d3e4f5a6b703'], 'shop', 'web');
-    const worker = await handOff(['i-0c2d3e4f5a6b7c801', 'i-0c2d3e4f5a6b7c802'], 'shop', 'worker', 'eu-west-1');
-    const blog = await handOff(['i-0d3e4f5a6b7c8d901'], 'blog', 'web', 'us-west-2');
-    const set = (id: number, values: Record<string, unknown>) => svc.store.db.updateTable('terminations').set(values).where('id', '=', id).execute();
-    await set(web[0]!, { due_at: now + 42_000, next_attempt_at: now + 42_000, state: 'draining', step: 'terminate' });
-    await set(web[1]!, { due_at: now + 95_000, next_attempt_at: now + 5_000, state: 'draining', step: 'drain_wait', reason: 'waiting for target group web-tg (draining)' });
-    await set(worker[0]!, { due_at: now + 1_800_000, next_attempt_at: now + 1_800_000 });
-    await set(worker[1]!, { due_at: now + 1_790_000, next_attempt_at: now + 1_790_000 });
-    const done = await handOff(['i-0e4f5a6b7c8d9e001', 'i-0e4f5a6b7c8d9e002', 'i-0e4f5a6b7c8d9e003'], 'shop', 'web');
-    await set(done[0]!, { state: 'terminated', next_attempt_at: null, reason: 'TerminateInstances accepted (now shutting-down)', updated_at: now - 240_000 });
-    await set(done[1]!, { state: 'failed', next_attempt_at: null, reason: 'OperationNotPermitted: termination protection is on', updated_at: now - 100_000 });
-    await set(done[2]!, { state: 'refused', next_attempt_at: null, reason: 'guard: instance lacks tag team=payments', updated_at: now - 30_000 });
-    void blog;
-    const page = await open();
+    const { svc: shown } = await seededService({ authToken: TOKEN, delay: '2h' }, (seed) => scenario(seed, now));
     try {
+      await shown.app.listen({ host: '127.0.0.1', port: 0 });
+      const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+      await page.goto(`http://127.0.0.1:${(shown.app.server.address() as { port: number }).port}/`);
       await signIn(page);
-      await page.locator('#final-rows tr[data-instance="i-0e4f5a6b7c8d9e003"]').waitFor();
+      await page.locator('#final-rows tr[data-instance="i-0e4f5a6b7c8d9e005"]').waitFor();
       await page.waitForTimeout(300);
       await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT!, fullPage: true });
-    } finally {
       await page.close();
-      await svc.close();
-      ({ svc, base } = shared);
+    } finally {
+      await shown.close();
     }
   });
 });

@@ -2,23 +2,24 @@
  * The dashboard at `/`: one HTML document with its style and script inlined, built once at start. It
  * holds no data (it asks for the token and calls the operator API with it), so it is served without
  * credentials. Its Content-Security-Policy allows only this script and style (by hash) and requests to
- * this server.
+ * this server. The script is the files of browser/ (script.ts).
  */
 import { createHash } from 'node:crypto';
-import { ACTIVE_STATES, ALL_STATES, FINAL_STATES } from '../../domain/states.js';
-import { DASHBOARD_JS } from './client.js';
+import { ACTIVE_STATES, FINAL_STATES } from '../../domain/states.js';
+import { DASHBOARD_JS } from './script.js';
 import { DASHBOARD_CSS } from './style.js';
 
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 
-const stateOptions = [
-  ['', 'Everything (in progress and outcomes)'],
-  [ACTIVE_STATES.join(','), 'In progress only'],
-  [FINAL_STATES.join(','), 'Outcomes only'],
-  ...ALL_STATES.map((s) => [s, s]),
-]
-  .map(([value, label]) => `<option value="${value}">${label}</option>`)
-  .join('');
+/** The state filter: a box per state (none ticked: every state), grouped as the two lists are. */
+const stateBox = (group: string) => (s: string) => `<label class="chip"><input type="checkbox" value="${s}" data-group="${group}"> ${s}</label>`;
+const stateFilter = `<fieldset id="f-states"><legend>States <span class="hint">(none ticked: all)</span></legend>
+  <span class="group">${ACTIVE_STATES.map(stateBox('active')).join('')}</span>
+  <span class="group">${FINAL_STATES.map(stateBox('final')).join('')}</span>
+  <span class="group quick"><button type="button" class="link" data-states="${ACTIVE_STATES.join(',')}">in progress</button>
+  <button type="button" class="link" data-states="${FINAL_STATES.join(',')}">outcomes</button>
+  <button type="button" class="link" data-states="failed,refused">problems</button></span>
+</fieldset>`;
 
 const BODY = `
 <header>
@@ -39,16 +40,17 @@ const BODY = `
 </div>
 <main id="app" hidden>
   <div class="filters">
-    <label>State <select id="f-state">${stateOptions}</select></label>
+    ${stateFilter}
     <label>Project <input id="f-project" type="search" placeholder="any"></label>
     <label>Component <input id="f-component" type="search" placeholder="any"></label>
     <label>Instance <input id="f-instance" type="search" placeholder="i-..." spellcheck="false"></label>
     <button type="button" id="clear">Clear</button>
   </div>
+  <p id="summary" aria-live="polite"></p>
   <section id="active">
     <h2>Scheduled and in progress <span class="count" id="active-count"></span></h2>
     <table>
-      <thead><tr><th>ID</th><th>Instance</th><th>Project / component</th><th>State</th><th>Terminates</th><th>Note</th><th></th></tr></thead>
+      <thead><tr><th>ID</th><th>Instance</th><th>Project / component</th><th>State</th><th>Terminates (soonest first)</th><th>Note</th><th></th></tr></thead>
       <tbody id="active-rows"></tbody>
     </table>
     <div class="empty" id="active-empty" hidden>Nothing is scheduled.</div>
@@ -57,7 +59,7 @@ const BODY = `
   <section id="final">
     <h2>Recent outcomes <span class="count" id="final-count"></span></h2>
     <table>
-      <thead><tr><th>ID</th><th>Instance</th><th>Project / component</th><th>Outcome</th><th>When</th><th>Reason</th></tr></thead>
+      <thead><tr><th>ID</th><th>Instance</th><th>Project / component</th><th>Outcome</th><th>Ended (newest first)</th><th>Reason</th></tr></thead>
       <tbody id="final-rows"></tbody>
     </table>
     <div class="empty" id="final-empty" hidden>No outcomes yet.</div>

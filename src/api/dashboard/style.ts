@@ -22,11 +22,24 @@ button.danger { color: var(--danger); border-color: #f3c4bf; }
 button.danger.solid { background: var(--danger); color: #fff; border-color: var(--danger); }
 button.warn { color: var(--warn); border-color: #f5d0a9; }
 button.warn.solid { background: var(--warn); color: #fff; border-color: var(--warn); }
-button.link { border: 0; background: none; color: var(--accent); padding: 0; }
+button.link, a.link, #summary a { border: 0; background: none; color: var(--accent); padding: 0; text-decoration: none; }
+a.link:hover, #summary a:hover { text-decoration: underline; }
 input, select { font: inherit; padding: 5px 8px; border: 1px solid var(--line); border-radius: 6px; background: #fff; color: var(--text); }
 label { color: var(--muted); font-size: 12px; display: flex; flex-direction: column; gap: 3px; }
 .filters { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-end; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; margin-bottom: 16px; }
-.filters input { width: 180px; }
+.filters input[type=search] { width: 170px; }
+#f-states { border: 0; margin: 0; padding: 0; flex-basis: 100%; display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: center; max-width: 100%; }
+#f-states legend { color: var(--muted); font-size: 12px; padding: 0; margin-bottom: 3px; }
+#f-states .hint { font-size: 11px; }
+#f-states .group { display: inline-flex; flex-wrap: wrap; gap: 4px; }
+#f-states .chip { flex-direction: row; align-items: center; gap: 4px; font-size: 12px; color: var(--text); border: 1px solid var(--line); border-radius: 999px; padding: 2px 9px 2px 6px; cursor: pointer; }
+#f-states .chip:has(input:checked) { background: #e0eaff; border-color: #9db4ef; }
+#f-states .chip input { margin: 0; }
+#f-states .quick button { font-size: 12px; }
+#summary { margin: 0 0 14px; padding: 9px 14px; background: var(--panel); border: 1px solid var(--line); border-radius: 8px; font-size: 14px; }
+#summary .countdown { font-weight: 600; }
+#summary a.problem.failed { color: var(--danger); font-weight: 600; }
+#summary a.problem.refused { color: #4a1fb8; font-weight: 600; }
 section { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; margin-bottom: 18px; overflow: hidden; }
 section > h2 { font-size: 15px; margin: 0; padding: 11px 14px; border-bottom: 1px solid var(--line); display: flex; gap: 10px; align-items: baseline; }
 section > h2 .count { color: var(--muted); font-weight: 400; font-size: 13px; }
@@ -34,8 +47,10 @@ table { width: 100%; border-collapse: collapse; }
 th { text-align: left; font-weight: 600; color: var(--muted); font-size: 12px; padding: 7px 14px; background: #fafbfc; border-bottom: 1px solid var(--line); white-space: nowrap; }
 td { padding: 7px 14px; border-bottom: 1px solid #eef0f3; vertical-align: top; }
 tbody tr:hover { background: #f9fafb; }
+td.mono { white-space: nowrap; }
 td.mono, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; }
 td .sub { color: var(--muted); font-size: 12px; }
+td .sub.time { white-space: nowrap; }
 td.actions { white-space: nowrap; text-align: right; }
 td.actions button { margin-left: 6px; }
 td.reason { max-width: 420px; color: var(--muted); font-size: 13px; overflow-wrap: anywhere; }
@@ -45,6 +60,8 @@ td.reason { max-width: 420px; color: var(--muted); font-size: 13px; overflow-wra
 .badge { display: inline-block; padding: 1px 8px; border-radius: 999px; font-size: 12px; font-weight: 600; background: #eef2f7; color: #344054; white-space: nowrap; }
 .badge.pending { background: #e0eaff; color: #1d3fa3; }
 .badge.draining { background: #fef0c7; color: #93370d; }
+.badge.waiting { background: #e6f4ff; color: #0b4a6f; }
+.badge.due { background: #ffe4d5; color: #9c2a10; }
 .badge.terminating { background: #ffe4d5; color: #9c2a10; }
 .badge.terminated, .badge.stopped { background: #dcfae6; color: #085d3a; }
 .badge.cancelled, .badge.gone, .badge.dry_run { background: #eaecf0; color: #344054; }
