@@ -5,7 +5,7 @@
  * the action; the message names the state).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { ALL_STATES } from '../domain/states.js';
+import { ACTIVE_STATES, ALL_STATES } from '../domain/states.js';
 import { detailText, listTable, type Detail, type Page } from './format.js';
 import { ClientError, DEFAULT_URL, request, resolveConnection, type ClientOptions } from './http.js';
 
@@ -62,7 +62,7 @@ function listCommand(): Command {
   return withConnection(
     new Command('list')
       .description('list terminations, newest first')
-      .option('--state <STATES>', `only these states, comma-separated (${ALL_STATES.join(', ')}; "active" = pending,draining,terminating)`)
+      .option('--state <STATES>', `only these states, comma-separated (${ALL_STATES.join(', ')}; "active" = ${ACTIVE_STATES.join(',')})`)
       .option('--project <NAME>', 'only this Skopos project')
       .option('--component <NAME>', 'only this Skopos component')
       .option('--instance <ID>', 'only this instance id')
@@ -73,7 +73,7 @@ function listCommand(): Command {
     guarded(async (flags: ListFlags) => {
       const conn = resolveConnection(flags);
       const params = new URLSearchParams();
-      if (flags.state) params.set('state', flags.state === 'active' ? 'pending,draining,terminating' : flags.state);
+      if (flags.state) params.set('state', flags.state === 'active' ? ACTIVE_STATES.join(',') : flags.state);
       if (flags.project) params.set('project', flags.project);
       if (flags.component) params.set('component', flags.component);
       if (flags.instance) params.set('instance_id', flags.instance);
