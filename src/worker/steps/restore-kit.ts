@@ -65,7 +65,7 @@ export class RestoreKit {
     const next = this.order.slice(at + 1).find((s) => s.skipReason(this.policy, data) === null);
     if (next) return { kind: 'advance', state: RESTORING, step: next.name, at: now, event, detail };
     const p = progressOf(data);
-    const back = p.done.length > 0 ? `put back: ${p.done.join('; ')}` : 'nothing was put back';
+    const back = p.done.length > 0 ? `put back: ${p.done.join(', ')}` : 'nothing was put back';
     if (p.problems.length > 0) {
       return { kind: 'final', state: 'failed', event: 'restore.failed', detail: `${detail}. Restore incomplete, could not put back: ${p.problems.join('; ')}; ${back}` };
     }
