@@ -71,7 +71,7 @@ function drainNote(row: TerminationRow, history: HistoryRow[]): string {
     notes.push(
       `It had already started draining${ended.length > 0 ? ` (${ended.join(', ')})` : ''}: ` +
         (left.length > 0 ? `${left.join('; ')}. ` : 'it may have left its load balancers or Auto Scaling group. ') +
-        'That is NOT undone: re-register or re-attach it yourself if it should serve again (or cancel with restore).',
+        'That is NOT undone: re-register or re-attach it yourself if it should serve again.',
     );
   }
   const held = heldNote(row);
