@@ -181,3 +181,19 @@ test('without restore.wait_healthy the wait is not needed', async () => {
   const out = (await h.run(restoreSteps(h).restore_lb!, [row! as TerminationRow])).get(row!.id)!;
   assert.equal(out.kind === 'final' && out.state, 'restored');
 });
+
+test('the registry: restore steps apart from the termination order, each declared; the first with something to put back', async () => {
+  const { STEPS, firstRestoreStep, stepNamed } = await import('../../src/worker/steps/registry.js');
+  assert.deepEqual(RESTORE_STEPS.map((s) => s.name), ['restore_asg', 'restore_lb', 'restore_wait']);
+  for (const s of RESTORE_STEPS) {
+    assert.equal(s.phase, 'restore');
+    assert.equal(s.keptByExpedite, false);
+    assert.equal(s.rateLimited, false, 'a restore never terminates: the ceiling does not count it');
+    assert.equal(STEPS.some((t) => t.name === s.name) || stepNamed(s.name) !== undefined, false);
+  }
+  const { asg, lb } = drainedData();
+  assert.equal(firstRestoreStep({ asg, lb })?.name, 'restore_asg');
+  assert.equal(firstRestoreStep({ lb })?.name, 'restore_lb');
+  assert.equal(firstRestoreStep({ asg: { ...asg!, detached: false } }), undefined);
+  assert.equal(firstRestoreStep({}), undefined);
+});
