@@ -78,7 +78,7 @@ export class Metrics {
   });
   readonly operatorActions = new Counter({
     name: 'ddsrv_operator_actions_total',
-    help: 'Operator cancel/expedite requests by result (done, conflict, not_found)',
+    help: 'Operator cancel/expedite requests (restore: a cancel with restore) by result (done, conflict, not_found)',
     labelNames: ['action', 'result'] as const,
     registers: [this.registry],
   });
@@ -161,9 +161,11 @@ export class Metrics {
   }
 
   /** From the operator routes. */
-  action(action: 'cancel' | 'expedite', result: string): void {
+  action(action: 'cancel' | 'expedite' | 'restore', result: string, state?: string): void {
     this.operatorActions.inc({ action, result: bounded(result) });
-    if (action === 'cancel' && result === 'done') this.terminationsFinished.inc({ state: 'cancelled' });
+    // A cancel ends the termination at once; a cancel with restore only when there was nothing to put back.
+    const ended = state ?? (action === 'cancel' ? 'cancelled' : undefined);
+    if (result === 'done' && (ended === 'cancelled' || ended === 'restored')) this.terminationsFinished.inc({ state: ended });
   }
 
   private drainEnded(id: number, endedAt: number): void {

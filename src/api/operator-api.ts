@@ -53,9 +53,9 @@ export function installOperatorApi(app: FastifyInstance, deps: OperatorApiDeps):
     scope.setErrorHandler(operatorErrorHandler);
     operatorRoutes(scope, {
       ...operator,
-      onAction: (action, result) => {
-        deps.metrics?.action(action, result);
-        operator.onAction?.(action, result);
+      onAction: (action, result, state) => {
+        deps.metrics?.action(action, result, state);
+        operator.onAction?.(action, result, state);
       },
     });
     if (operator.status) statusRoute(scope, operator.status);

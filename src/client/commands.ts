@@ -1,11 +1,11 @@
 /**
- * `ddsrv list | show ID | cancel ID | expedite ID`: the operator API from a shell. A readable table by
+ * `ddsrv list | show ID | cancel ID [--restore] | expedite ID`: the operator API from a shell. A readable table by
  * default, `--json` for scripts (the API's own JSON, unchanged). Exit codes: 0 done, 1 refused or
  * unreachable (the message says why), 2 bad usage, 3 conflict (the termination's state does not allow
  * the action; the message names the state).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { ALL_STATES } from '../domain/states.js';
+import { ACTIVE_STATES, ALL_STATES } from '../domain/states.js';
 import { detailText, listTable, type Detail, type Page } from './format.js';
 import { ClientError, DEFAULT_URL, request, resolveConnection, type ClientOptions } from './http.js';
 
@@ -62,7 +62,7 @@ function listCommand(): Command {
   return withConnection(
     new Command('list')
       .description('list terminations, newest first')
-      .option('--state <STATES>', `only these states, comma-separated (${ALL_STATES.join(', ')}; "active" = pending,draining,terminating)`)
+      .option('--state <STATES>', `only these states, comma-separated (${ALL_STATES.join(', ')}; "active" = ${ACTIVE_STATES.join(',')})`)
       .option('--project <NAME>', 'only this Skopos project')
       .option('--component <NAME>', 'only this Skopos component')
       .option('--instance <ID>', 'only this instance id')
@@ -73,7 +73,7 @@ function listCommand(): Command {
     guarded(async (flags: ListFlags) => {
       const conn = resolveConnection(flags);
       const params = new URLSearchParams();
-      if (flags.state) params.set('state', flags.state === 'active' ? 'pending,draining,terminating' : flags.state);
+      if (flags.state) params.set('state', flags.state === 'active' ? ACTIVE_STATES.join(',') : flags.state);
       if (flags.project) params.set('project', flags.project);
       if (flags.component) params.set('component', flags.component);
       if (flags.instance) params.set('instance_id', flags.instance);
@@ -108,29 +108,47 @@ function showCommand(): Command {
   );
 }
 
-function actionCommand(name: 'cancel' | 'expedite', description: string, done: (d: Detail) => string): Command {
-  return withConnection(
+interface ActionFlags extends CommonFlags {
+  reason?: string;
+  restore?: boolean;
+}
+
+function actionCommand(name: 'cancel' | 'expedite', description: string, done: (d: Detail, flags: ActionFlags) => string, extra?: (c: Command) => Command): Command {
+  const command = withConnection(
     new Command(name)
       .description(description)
       .argument('<ID>', 'termination id', terminationId)
       .option('--reason <TEXT>', 'your words, kept in the history'),
-  ).action(
-    guarded(async (id: number, flags: CommonFlags & { reason?: string }) => {
-      const body = flags.reason ? { reason: flags.reason } : {};
+  );
+  return (extra ? extra(command) : command).action(
+    guarded(async (id: number, flags: ActionFlags) => {
+      const body = { ...(flags.reason ? { reason: flags.reason } : {}), ...(flags.restore ? { restore: true } : {}) };
       const detail = await request<Detail>(resolveConnection(flags), 'POST', `/api/v1/terminations/${id}/${name}`, body, { notFound: noSuch(id) });
-      write(flags.json ? JSON.stringify(detail, null, 2) : done(detail));
+      write(flags.json ? JSON.stringify(detail, null, 2) : done(detail, flags));
     }),
   );
+}
+
+function cancelled(d: Detail, flags: ActionFlags): string {
+  const last = d.history[d.history.length - 1];
+  const what = !flags.restore
+    ? 'cancelled: the instance is kept'
+    : d.state === 'restored'
+      ? 'cancelled and restored: the instance is kept (it had left nothing to put back)'
+      : `cancelled: the instance is kept and being put back in service (ddsrv show ${d.id} to follow it)`;
+  return `termination ${d.id} of ${d.instance_id} (${d.region}) ${what}\n${last?.detail ?? ''}`;
 }
 
 export function clientCommands(): Command[] {
   return [
     listCommand(),
     showCommand(),
-    actionCommand('cancel', 'cancel a pending or draining termination: the instance is kept', (d) => {
-      const last = d.history[d.history.length - 1];
-      return `termination ${d.id} of ${d.instance_id} (${d.region}) cancelled: the instance is kept\n${last?.detail ?? ''}`;
-    }),
+    actionCommand('cancel', 'cancel a pending or draining termination: the instance is kept (--restore: and put back in service)', cancelled, (c) =>
+      c.option(
+        '--restore',
+        'also undo the drain: re-attach to its Auto Scaling group, re-register with its target groups (same port) and classic load balancers; ends restored, or failed naming what could not be put back (a drain hook that ran is not undone)',
+      ),
+    ),
     actionCommand('expedite', 'terminate now: skip the rest of the delay and of the drain', (d) => `termination ${d.id} of ${d.instance_id} (${d.region}) expedited: terminating now (ddsrv show ${d.id} to follow it)`),
   ];
 }

@@ -2,8 +2,9 @@
  * The life of a termination. Active states are the worker's to advance; final states never change
  * again. The database keeps the string values, so renaming one is a migration.
  */
-export const ACTIVE_STATES = ['pending', 'draining', 'terminating'] as const;
-export const FINAL_STATES = ['terminated', 'stopped', 'gone', 'cancelled', 'refused', 'failed', 'dry_run'] as const;
+export const ACTIVE_STATES = ['pending', 'draining', 'terminating', 'restoring'] as const;
+/** `restored`: cancelled, and what the drain had done was undone (the instance serves again). */
+export const FINAL_STATES = ['terminated', 'stopped', 'gone', 'cancelled', 'restored', 'refused', 'failed', 'dry_run'] as const;
 
 export type ActiveState = (typeof ACTIVE_STATES)[number];
 export type FinalState = (typeof FINAL_STATES)[number];
@@ -19,8 +20,3 @@ export function isState(value: string): value is State {
   return (ALL_STATES as readonly string[]).includes(value);
 }
 
-/**
- * Temporary (issue 15): the step names for store/operator.ts only, until the operator's decisions move
- * to src/operator/ and ask worker/steps/registry.ts (the list of steps) instead. A test keeps the two equal.
- */
-export const STEPS = ['guard', 'asg_detach', 'lb_deregister', 'drain_wait', 'drain_hook', 'terminate'] as const;

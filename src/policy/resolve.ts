@@ -28,6 +28,12 @@ export interface GuardPolicy {
   checkTerminationProtection: boolean;
 }
 
+/** After a cancel with restore: wait (up to `timeoutMs`) until the target groups report the instance healthy. */
+export interface RestorePolicy {
+  waitHealthy: boolean;
+  timeoutMs: number;
+}
+
 export const BUILT_IN = {
   asg: 'detach',
   action: 'terminate',
@@ -36,6 +42,7 @@ export const BUILT_IN = {
 
 export class Policy {
   readonly guard: GuardPolicy;
+  readonly restore: RestorePolicy;
 
   /** `defaultDelayMs` is `--delay`, used where the file sets no delay. */
   constructor(
@@ -48,6 +55,7 @@ export class Policy {
       regions: file.guard?.regions ?? null,
       checkTerminationProtection: file.guard?.check_termination_protection ?? false,
     };
+    this.restore = { waitHealthy: file.restore?.wait_healthy ?? false, timeoutMs: file.restore?.timeout ?? 600_000 };
   }
 
   /** Whether any guard is configured (no guard: no look-up before acting is needed for them). */

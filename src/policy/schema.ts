@@ -93,6 +93,14 @@ export const policySchema = z.strictObject({
       check_termination_protection: z.boolean().default(false),
     })
     .optional(),
+  /** What a cancel with restore does after putting the instance back (not per component: it is the operator's call). */
+  restore: z
+    .strictObject({
+      /** Wait until every target group it was put back in reports it `healthy`; not healthy in time: `failed`. */
+      wait_healthy: z.boolean().default(false),
+      timeout: duration.default(600_000),
+    })
+    .optional(),
   /** What a hand-off's `user_data` may change, within bounds. */
   user_data_overrides: z
     .strictObject({

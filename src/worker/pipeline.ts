@@ -12,13 +12,15 @@
 import type { EffectivePolicy } from '../policy/resolve.js';
 import { readStepData, type StepData } from './step-data.js';
 import { StepKit, whySkipped, type PipelineOptions } from './step-kit.js';
-import { STEPS, stepNamed } from './steps/registry.js';
+import { RestoreKit } from './steps/restore-kit.js';
+import { RESTORE_STEPS, STEPS, stepNamed } from './steps/registry.js';
 import type { Step, StepDefinition, StepResult } from './steps/step.js';
 
 /** The steps, in order, for the worker (`definitions`: the registry's, unless a test brings its own). */
 export function pipelineSteps(options: PipelineOptions, definitions: readonly StepDefinition[] = STEPS): Step[] {
   const kit = new StepKit(options, definitions);
-  const steps = definitions.map((d) => stepOf(d, kit));
+  const restore = new RestoreKit(kit, RESTORE_STEPS);
+  const steps = [...definitions.map((d) => stepOf(d, kit)), ...RESTORE_STEPS.map((d): Step => ({ name: d.name, keptByExpedite: false, rateLimited: false, run: d.create(restore) }))];
   return options.dryRun ? steps : steps.map(honourDryRunMarks);
 }
 

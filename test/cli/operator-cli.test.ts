@@ -184,4 +184,19 @@ describe('ddsrv list/show/cancel/expedite', () => {
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--url <URL>[\s\S]*--token-file <FILE>[\s\S]*--token <TOKEN>[\s\S]*--json/);
   });
+
+  test('cancel --restore: an instance that had left nothing ends restored at once; --help explains --restore', async () => {
+    const out = await runCli(['cancel', String(ids[2]), '--restore', '--reason', 'rolled back'], env);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, new RegExp(`termination ${ids[2]} of i-0000000000000c003 \\(eu-west-1\\) cancelled and restored: the instance is kept \\(it had left nothing to put back\\)`));
+    assert.match(out.stdout, /cancelled with restore by bearer: rolled back\. The instance is kept; nothing to put back/);
+    const shown = JSON.parse((await runCli(['show', String(ids[2]), '--json'], env)).stdout);
+    assert.equal(shown.state, 'restored');
+    assert.equal(shown.final, true);
+    const again = await runCli(['cancel', String(ids[2]), '--restore'], env);
+    assert.equal(again.code, 3);
+    assert.match(again.stderr, /is restored: only pending or draining terminations can be cancelled \(it is over\)/);
+    const help = await runCli(['cancel', '--help'], env);
+    assert.match(help.stdout, /--restore\s+also undo the drain: re-attach to its Auto Scaling group/);
+  });
 });

@@ -74,6 +74,7 @@ const BODY = `
     <label>Note for the history (optional) <input id="confirm-reason" maxlength="500" placeholder="why"></label>
     <div class="buttons">
       <button type="button" id="confirm-back">Back</button>
+      <button type="button" id="confirm-restore" class="solid" title="also re-attach it to its Auto Scaling group and re-register it with its load balancers" hidden>Cancel and restore</button>
       <button type="button" id="confirm-ok"></button>
     </div>
   </div>

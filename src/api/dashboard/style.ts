@@ -64,6 +64,7 @@ td.reason { max-width: 420px; color: var(--muted); font-size: 13px; overflow-wra
 .badge.due { background: #ffe4d5; color: #9c2a10; }
 .badge.terminating { background: #ffe4d5; color: #9c2a10; }
 .badge.terminated, .badge.stopped { background: #dcfae6; color: #085d3a; }
+.badge.restoring, .badge.restored { background: #d1f4f0; color: #0b5d52; }
 .badge.cancelled, .badge.gone, .badge.dry_run { background: #eaecf0; color: #344054; }
 .badge.failed { background: #fee4e2; color: #912018; }
 .badge.refused { background: #ebe9fe; color: #4a1fb8; }

@@ -69,6 +69,19 @@ export const ACTION_BODY = {
   properties: { reason: { type: 'string', maxLength: 500, description: 'your words, kept in the history' } },
 };
 
+export const CANCEL_BODY = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: {
+    ...ACTION_BODY.properties,
+    restore: {
+      type: 'boolean',
+      default: false,
+      description: 'put the instance back where its drain took it from (Auto Scaling group, target groups, classic load balancers): ends `restored`, or `failed` naming what could not be put back',
+    },
+  },
+};
+
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 

@@ -3,7 +3,8 @@
  *
  *   GET  /api/v1/terminations?state=&instance_id=&project=&component=&order=&limit=&cursor=
  *   GET  /api/v1/terminations/:id                 one termination with its full history
- *   POST /api/v1/terminations/:id/cancel          pending or draining -> cancelled (the instance is kept)
+ *   POST /api/v1/terminations/:id/cancel          pending or draining -> cancelled (the instance is kept);
+ *                                                 {"restore": true}: -> restoring -> restored (put back in service)
  *   POST /api/v1/terminations/:id/expedite        pending or draining -> terminate now
  *
  * Routes are thin: a JSON schema in (validated, and the source of the OpenAPI document), a store call,
@@ -11,11 +12,11 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ALL_STATES, FINAL_STATES, isState } from '../../domain/states.js';
-import { cancelTermination, expediteTermination } from '../../operator/index.js';
+import { cancelAndRestore, cancelTermination, expediteTermination, type ActionRequest } from '../../operator/index.js';
 import type { ActionResult, ListOrder, Store } from '../../store/ports.js';
 import { HttpError } from '../errors.js';
 import { cursorAfter, decodeCursor } from './list-cursor.js';
-import { ACTION_BODY, DETAIL_SCHEMA, ID_PARAMS, ITEM_SCHEMA, nullable, toDetail, toItem } from './operator-schemas.js';
+import { ACTION_BODY, CANCEL_BODY, DETAIL_SCHEMA, ID_PARAMS, ITEM_SCHEMA, nullable, toDetail, toItem } from './operator-schemas.js';
 import { ERROR_SCHEMA, CONFLICT_SCHEMA } from './schemas.js';
 import type { ServiceStatus } from './status.js';
 
@@ -27,11 +28,16 @@ export interface OperatorDeps {
   now(): number;
   /** Wakes the worker: an expedited termination is due now. */
   pokeWorker(): void;
-  /** After every cancel or expedite attempt (metrics, notifications). */
-  onAction?(action: 'cancel' | 'expedite', result: ActionResult['kind']): void;
+  /** After every cancel or expedite attempt (metrics, notifications); `state`: the row's state after a done one. */
+  onAction?(action: OperatorAction, result: ActionResult['kind'], state?: string): void;
   /** What GET /api/v1/status reports (routes/status.ts); absent: no status route. */
   status?(): ServiceStatus;
 }
+
+/** `restore`: a cancel with `{"restore": true}`. */
+export type OperatorAction = 'cancel' | 'expedite' | 'restore';
+
+type ActionBody = { reason?: string; restore?: boolean } | null | undefined;
 
 export const DEFAULT_LIMIT = 50;
 export const MAX_LIMIT = 500;
@@ -145,8 +151,8 @@ export function operatorRoutes(app: FastifyInstance, deps: OperatorDeps): void {
     },
   );
 
-  const action = (name: 'cancel' | 'expedite', run: typeof cancelTermination, summary: string, description: string) =>
-    app.post<{ Params: { id: number }; Body: { reason?: string } | null | undefined }>(
+  const action = (name: 'cancel' | 'expedite', body: object, run: (req: ActionRequest, body: ActionBody) => { kind: OperatorAction; result: Promise<ActionResult> }, summary: string, description: string) =>
+    app.post<{ Params: { id: number }; Body: ActionBody }>(
       `/api/v1/terminations/:id/${name}`,
       {
         schema: {
@@ -155,40 +161,47 @@ export function operatorRoutes(app: FastifyInstance, deps: OperatorDeps): void {
           description,
           tags: ['operator'],
           params: ID_PARAMS,
-          body: ACTION_BODY,
+          body,
           response: { 200: DETAIL_SCHEMA, 400: ERROR_SCHEMA, 401: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: CONFLICT_SCHEMA },
         },
       },
-      async (request: FastifyRequest<{ Params: { id: number }; Body: { reason?: string } | null | undefined }>, reply: FastifyReply) => {
+      async (request: FastifyRequest<{ Params: { id: number }; Body: ActionBody }>, reply: FastifyReply) => {
         const note = request.body?.reason?.trim() || null;
-        const result = await run(deps.store.actions, { id: request.params.id, by: request.principal, note, now: deps.now() });
-        deps.onAction?.(name, result.kind);
+        const asked = run({ id: request.params.id, by: request.principal, note, now: deps.now() }, request.body);
+        const result = await asked.result;
+        deps.onAction?.(asked.kind, result.kind, result.kind === 'done' ? result.row.state : undefined);
         if (result.kind === 'not_found') throw notFound(request.params.id);
         if (result.kind === 'conflict') {
           const final = (FINAL_STATES as readonly string[]).includes(result.state);
           return reply.code(409).send({
             error: 'conflict',
             message: `termination ${request.params.id} is ${result.state}: only pending or draining terminations can be ${name === 'cancel' ? 'cancelled' : 'expedited'}${
-              final ? ' (it is over)' : result.state === 'terminating' ? ' (the termination call is already under way)' : ''
+              final ? ' (it is over)' : result.state === 'terminating' ? ' (the termination call is already under way)' : result.state === 'restoring' ? ' (it is being put back in service)' : ''
             }`,
             state: result.state,
           });
         }
-        if (name === 'expedite') deps.pokeWorker();
-        request.log.info({ id: result.row.id, instance_id: result.row.instance_id, region: result.row.region, state: result.row.state, event: name === 'cancel' ? 'cancelled' : 'expedited', by: request.principal }, 'transition');
+        // An expedited termination is due now, and so is a restore's first step.
+        if (name === 'expedite' || result.row.next_attempt_at !== null) deps.pokeWorker();
+        const event = result.history.at(-1)?.event ?? name;
+        request.log.info({ id: result.row.id, instance_id: result.row.instance_id, region: result.row.region, state: result.row.state, event, by: request.principal }, 'transition');
         return toDetail(result.row, result.history);
       },
     );
 
   action(
     'cancel',
-    cancelTermination,
-    'Cancel a pending or draining termination (the instance is kept)',
-    'The termination ends in `cancelled` and the instance is left running. If it had already started draining, the history says so: it is not put back into its load balancers or Auto Scaling group. 409 with the current state when it is terminating or over.',
+    CANCEL_BODY,
+    (req, body) => (body?.restore ? { kind: 'restore', result: cancelAndRestore(deps.store.actions, req) } : { kind: 'cancel', result: cancelTermination(deps.store.actions, req) }),
+    'Cancel a pending or draining termination (the instance is kept; with restore, put back in service)',
+    'The termination ends in `cancelled` and the instance is left running. If it had already started draining, the history says so: it is not put back into its load balancers or Auto Scaling group. ' +
+      'With `{"restore": true}` it is: the termination moves to `restoring` and the worker re-attaches the instance to the Auto Scaling group it was detached from (the group\'s desired capacity goes back up by one) and registers it again with every target group (on the recorded port) and classic load balancer it was deregistered from, optionally waiting until healthy (policy `restore.wait_healthy`). It ends `restored`, or `failed` naming what could not be put back (a group at its maximum size or gone, a load balancer gone); an instance that had left nothing ends `restored` at once. A drain hook that already ran is not undone. ' +
+      '409 with the current state when it is terminating, restoring or over.',
   );
   action(
     'expedite',
-    expediteTermination,
+    ACTION_BODY,
+    (req) => ({ kind: 'expedite', result: expediteTermination(deps.store.actions, req) }),
     'Terminate now: skip the rest of the delay and of the drain',
     'The termination becomes due at once and jumps to its termination step; the worker is woken. 409 with the current state when it is terminating or over.',
   );

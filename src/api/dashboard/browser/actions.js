@@ -1,10 +1,11 @@
 // @ts-check
-// Cancel and expedite, each after a confirmation that names the instance; the toast and error display.
+// Cancel (or cancel and restore) and expedite, each after a confirmation that names the instance; the
+// toast and error display.
 
 var TEXT = {
   cancel: {
     title: 'Cancel this termination?',
-    body: ' will NOT be terminated: it is kept running. If it has already left its load balancers or Auto Scaling group, it is not put back.',
+    body: ' will NOT be terminated: it is kept running. If it has already left its load balancers or Auto Scaling group, "Cancel termination" does not put it back; "Cancel and restore" does (a drain hook that already ran is not undone).',
     button: 'Cancel termination', className: 'danger solid', done: 'cancelled'
   },
   expedite: {
@@ -26,19 +27,27 @@ function confirmAction(action, item) {
   var ok = byId('confirm-ok');
   ok.textContent = t.button;
   ok.className = t.className;
+  byId('confirm-restore').hidden = action !== 'cancel';
   confirmDialog().showModal();
 }
 
-function runAction() {
+/** @param {boolean} [restore] cancel and put the instance back where its drain took it from */
+function runAction(restore) {
   var p = app.pending;
   app.pending = null;
   confirmDialog().close();
   if (!p) return;
   var done = p;
   var reason = inputById('confirm-reason').value.trim();
-  api('/api/v1/terminations/' + done.item.id + '/' + done.action, { method: 'POST', body: reason ? { reason: reason } : {} })
+  /** @type {{ reason?: string, restore?: boolean }} */
+  var body = reason ? { reason: reason } : {};
+  if (restore && done.action === 'cancel') body.restore = true;
+  api('/api/v1/terminations/' + done.item.id + '/' + done.action, { method: 'POST', body: body })
     .then(function (/** @type {Detail} */ detail) {
-      toast(detail.instance_id + ' ' + TEXT[done.action].done + (done.action === 'cancel' ? ': it will be kept' : ': terminating now'));
+      toast(detail.instance_id + ' ' + TEXT[done.action].done + (done.action === 'expedite' ? ': terminating now'
+        : !body.restore ? ': it will be kept'
+        : detail.state === 'restored' ? ' and restored: it had left nothing to put back'
+        : ': it will be kept and put back in service'));
       if (app.detailId === detail.id) renderDetail(detail);
       return refresh();
     })

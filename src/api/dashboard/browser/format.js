@@ -68,6 +68,7 @@ var DOING = {
 function phaseOf(item) {
   var dueIn = Date.parse(item.due_at) - serverNow();
   if (item.state === 'terminating') return { name: 'terminating', note: 'the termination call is under way' };
+  if (item.state === 'restoring') return { name: 'restoring', note: 'cancelled: being put back in its Auto Scaling group and load balancers' };
   if (item.state !== 'pending' && item.state !== 'draining') return { name: item.state, note: '' };
   if (item.step === 'terminate') {
     if (dueIn <= 0) return { name: 'due', note: 'its delay is over: the worker terminates it next' };

@@ -133,6 +133,7 @@ document.addEventListener('DOMContentLoaded', function () {
   byId('active-more').addEventListener('click', function () { load(app.lists.active, true).catch(handleError); });
   byId('final-more').addEventListener('click', function () { load(app.lists.final, true).catch(handleError); });
   byId('confirm-ok').addEventListener('click', function (e) { e.preventDefault(); runAction(); });
+  byId('confirm-restore').addEventListener('click', function (e) { e.preventDefault(); runAction(true); });
   byId('confirm-reason').addEventListener('keydown', function (e) { if (e.key === 'Enter') { e.preventDefault(); runAction(); } });
   byId('confirm-back').addEventListener('click', function (e) { e.preventDefault(); cancelConfirm(); });
   document.addEventListener('keydown', function (e) { if (e.key === 'Escape' && !confirmDialog().open) closeDetail(); });
