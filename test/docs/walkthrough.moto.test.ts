@@ -80,12 +80,12 @@ async function packageDir(): Promise<string> {
     return dir;
   }
   // dist/ is missing or older than src/: build as `npm ci` would (its prepare script), into this directory.
-  const tsc = spawn(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(dir, 'dist')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tsc = spawn(process.execPath, [join(ROOT, 'scripts/build.mjs'), join(dir, 'dist')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   tsc.stdout!.on('data', (d) => (out += d));
   tsc.stderr!.on('data', (d) => (out += d));
   const [code] = (await once(tsc, 'exit')) as [number | null];
-  assert.equal(code, 0, `tsc failed:\n${out}`);
+  assert.equal(code, 0, `the build failed:\n${out}`);
   return dir;
 }
 
