@@ -51,18 +51,18 @@ function parseSamples(text: string): Sample[] {
 const GC = /v8::internal::(Heap::|Scavenge|MarkCompact|ConcurrentMarking|Sweeper|MinorMarkSweep|MinorMS|GCTracer|IncrementalMarking|MarkingBarrier|ArrayBufferSweeper)/;
 const COMPILER = /v8::internal::(compiler::|maglev::|turboshaft::|Compiler::|BaselineBatchCompiler|Parser::|PreParser)/;
 
-/** The kind of work a sample was (see lib/work-kinds.ts); native work by what it is. */
+/** The kind of work a sample was: the first frame from the leaf up that says (see lib/work-kinds.ts). */
 function kindOf(s: Sample): string {
-  if (s.stack.some((f) => GC.test(f.sym))) return 'GC';
-  if (s.stack.some((f) => COMPILER.test(f.sym))) return 'V8 compiler (JIT, parsing)';
   for (const f of s.stack) {
+    if (GC.test(f.sym)) return 'GC';
+    if (COMPILER.test(f.sym)) return 'V8 compiler (JIT, parsing)';
+    if (f.dso.includes('better_sqlite3')) return 'SQL: better-sqlite3 (SQLite itself)';
+    if (/fdatasync/.test(f.sym)) return 'WAL fdatasync';
     if (f.url === undefined) continue;
     const pkg = packageOfUrl(f.url);
     const kind = pkg === undefined ? undefined : kindOfPackage(pkg);
     if (kind !== undefined) return kind;
   }
-  if (s.stack.some((f) => f.dso.includes('better_sqlite3'))) return 'SQL: better-sqlite3 (SQLite itself)';
-  if (s.stack.some((f) => /fdatasync/.test(f.sym))) return 'WAL fdatasync';
   if (s.stack.some((f) => /uv__fs_work/.test(f.sym))) return 'file writes on the thread pool (the log)';
   if (s.stack.some((f) => /epoll/.test(f.sym))) return 'event loop wait (epoll, timers)';
   if (s.stack.some((f) => /tcp_|inet_|sock_/.test(f.sym))) return 'network, no library up the stack (kernel)';
