@@ -3,9 +3,8 @@
 // (bench/profile.ts) sees the main thread only and samples on a wall clock, so on a busy machine it also
 // charges the time the thread was preempted; `perf` samples only what ran.
 //
-//   BENCH_PERF_MAP=1 ...                     (or node --perf-basic-prof-only-functions: JS names in perf)
-//   perf record -F 999 -a -g -o perf.data -- <the bench>
-//   perf script -i perf.data --pid PID [--time T0,T1] -F tid,time,ip,sym,dso > samples.txt
+//   BENCH_PERF=1 BENCH_NO_BUILD=1 BENCH_ONLY=pipeline perf record -F 999 -a -g -k CLOCK_MONOTONIC -o perf.data -- npm run bench
+//   perf script -i perf.data --pid PID --time T0,T1 -F tid,time,ip,sym,dso > samples.txt   (a wave's "perf: ..." line)
 //   node --import tsx bench/perf-summary.ts samples.txt --main PID [--hz 999] [--per 300] [--top 25]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
