@@ -1,17 +1,25 @@
 // The AWS SDK's own CPU per call, as the service's clients make them (src/aws/clients.ts), next to the
 // SDK's defaults: what one call costs the service before any response parsing (docs/performance.md).
 //
-//   node --import tsx bench/aws-calls.ts [--blocks N]
+//   node --import tsx bench/aws-calls.ts [--blocks N]     the fixed cost of a call
+//   node --import tsx bench/aws-calls.ts --moto [--calls N] the pipeline's reads against moto, with its fleet
 //
-// A canned ELBv2 DescribeTargetGroups answer (one target group, ~0.4 KiB) from a plain node:http server in
-// a child process (its CPU is not counted), once keeping connections alive as AWS does, once closing each
-// one as moto does (`Connection: close`). The variants take turns in blocks of 50 calls, so a busy machine
-// slows them alike; the figure is this process's CPU (user + system) per call.
+// Default: a canned ELBv2 DescribeTargetGroups answer (one target group, ~0.4 KiB) from a plain node:http
+// server in a child process (its CPU is not counted), once keeping connections alive as AWS does, once
+// closing each one as moto does (`Connection: close`). The variants take turns in blocks of 50 calls, so a
+// busy machine slows them alike; the figure is this process's CPU (user + system) per call.
+// --moto: the pipeline bench's fleet (two groups of 150 in their target groups, all 300 in one classic ELB)
+// and the read calls its steps make, through src/aws/, each repeated: what an answer's size costs.
 import { spawn } from 'node:child_process';
 import { DescribeTargetGroupsCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { parseArgs } from 'node:util';
+import { describeAsgMembership, describeGroupLoadBalancers } from '../src/aws/autoscaling.js';
 import { AwsClients, DEFAULT_AWS_OPTIONS } from '../src/aws/clients.js';
+import { describeClassicHealth, describeTargetHealth, listClassicLoadBalancers, listInstanceTargetGroups } from '../src/aws/elb.js';
+import { describeInstanceRecords } from '../src/aws/instances.js';
+import { awsTestEnv, startMoto } from '../test/helpers/moto.js';
+import { createFleet } from './lib/fleet.js';
 
 const BODY =
   '<DescribeTargetGroupsResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><DescribeTargetGroupsResult><TargetGroups><member>' +
@@ -42,8 +50,44 @@ function sdkDefaultClient(): ElasticLoadBalancingV2Client {
   });
 }
 
+/** Each read call of the pipeline's steps against moto, with the answer sizes of the pipeline's fleet. */
+async function againstMoto(calls: number): Promise<void> {
+  const moto = await startMoto();
+  if (!moto) throw new Error('moto_server is not on PATH');
+  try {
+    Object.assign(process.env, awsTestEnv(moto.endpoint));
+    const fleet = await createFleet(moto.endpoint, 'us-east-1', 2, 150);
+    const clients = new AwsClients({ ...DEFAULT_AWS_OPTIONS, maxAttempts: 1 });
+    const ids = fleet.instances;
+    const [arn] = await listInstanceTargetGroups(clients.elbv2For('us-east-1'));
+    const reads: [string, () => Promise<unknown>][] = [
+      ['DescribeInstances, 1 id', () => describeInstanceRecords(clients.ec2For('us-east-1'), ids.slice(0, 1))],
+      ['DescribeInstances, 100 ids', () => describeInstanceRecords(clients.ec2For('us-east-1'), ids.slice(0, 100))],
+      ['DescribeAutoScalingInstances, 50 ids', () => describeAsgMembership(clients.autoScalingFor('us-east-1'), ids.slice(0, 50))],
+      ['DescribeAutoScalingGroups, 2 groups of 150', () => describeGroupLoadBalancers(clients.autoScalingFor('us-east-1'), fleet.groups.map((g) => g.name))],
+      ['DescribeTargetGroups, 2', () => listInstanceTargetGroups(clients.elbv2For('us-east-1'))],
+      ['DescribeTargetHealth, a group of 150', () => describeTargetHealth(clients.elbv2For('us-east-1'), arn!)],
+      ['DescribeLoadBalancers, 1 of 300 instances', () => listClassicLoadBalancers(clients.elbFor('us-east-1'))],
+      ['DescribeInstanceHealth, 100 ids', () => describeClassicHealth(clients.elbFor('us-east-1'), fleet.classicName, ids.slice(0, 100))],
+    ];
+    console.log(`CPU per call against moto (ms, this process's user + system; ${calls} calls each after 2 unmeasured):`);
+    for (const [name, read] of reads) {
+      await read();
+      await read();
+      const t = process.cpuUsage();
+      for (let i = 0; i < calls; i++) await read();
+      const used = process.cpuUsage(t);
+      console.log(`  ${name.padEnd(44)} ${((used.user + used.system) / 1000 / calls).toFixed(2).padStart(6)} ms`);
+    }
+    clients.destroy();
+  } finally {
+    await moto.stop();
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { blocks: { type: 'string' } } });
+  const { values } = parseArgs({ options: { blocks: { type: 'string' }, moto: { type: 'boolean' }, calls: { type: 'string' } } });
+  if (values.moto) return againstMoto(Number(values.calls ?? 10));
   const blocks = Number(values.blocks ?? 20);
   Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
   console.log(`SDK CPU per DescribeTargetGroups call (µs, this process's user + system), ${blocks} blocks of ${BLOCK} calls per variant, taking turns:`);
