@@ -104,7 +104,8 @@ async function comparePipeline(builds: Build[], passes: number, waves: number, n
     const all = services.flat();
     const noisy = all.filter((x) => x.noise > 0.15).length;
     console.log(
-      `${b.label.padEnd(40)} warm ${spread(services.map((w) => cpuMsPerInstance(w[waves - 1]!)), 2)}   cold ${spread(services.map((w) => cpuMsPerInstance(w[0]!)), 2)}   ` +
+      `${b.label.padEnd(40)} warm ${spread(services.map((w) => cpuMsPerInstance(w[waves - 1]!)), 2)} (main thread ${spread(services.map((w) => (w[waves - 1]!.cpu.mainThread * 1000) / w[waves - 1]!.instances), 2)})   ` +
+        `cold ${spread(services.map((w) => cpuMsPerInstance(w[0]!)), 2)}   ` +
         `calls ${spread(all.map(callsPerInstance), 3)}   due->done ${fixed(median(all.map((x) => x.fromLastDue)), 2)} s   verified ${all.filter(verified).length}/${all.length}` +
         (noisy > 0 ? `   (${noisy} noisy wave${noisy > 1 ? 's' : ''})` : ''),
     );
