@@ -2,7 +2,7 @@
 // minutes apart on this machine differ by more than most changes do (docs/performance.md).
 //
 //   node --import tsx bench/compare.ts DIR[@VAR=value,...] [DIR[@VAR=value,...] ...]
-//   node --import tsx bench/compare.ts --pipeline [--passes N] [--waves N] [--node-args "..."] DIR[@VAR=value,...] ...
+//   node --import tsx bench/compare.ts --pipeline [--passes N] [--waves N] [--node-args="..."] DIR[@VAR=value,...] ...
 //
 // Each DIR holds a built service (DIR/dist/cli.js), e.g. a `git worktree add /tmp/before main` after
 // `npm ci && npm run build` in it; `.` is this checkout (build it first). `@VAR=value,...` adds to that
@@ -15,7 +15,7 @@
 //   each build in turn, in passes that alternate the order (A B, B A, A B, B A for the default 4 passes), on
 //   one moto reset before each wave. Prints every wave, then for each build the medians and ranges of the
 //   service's CPU per instance (warm and cold) and of the AWS calls per instance. --waves N runs N waves per
-//   service (default 2; "warm" is then the last); --node-args passes flags to node (e.g. "--trace-opt").
+//   service (default 2; "warm" is then the last); --node-args="--trace-opt ..." passes flags to node.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -119,7 +119,7 @@ async function main(): Promise<number> {
     options: { pipeline: { type: 'boolean' }, passes: { type: 'string' }, waves: { type: 'string' }, 'node-args': { type: 'string' } },
   });
   if (positionals.length === 0) {
-    console.error('usage: node --import tsx bench/compare.ts [--pipeline [--passes N] [--waves N] [--node-args "..."]] DIR[@VAR=value,...] ...   (each DIR holds a built dist/cli.js)');
+    console.error('usage: node --import tsx bench/compare.ts [--pipeline [--passes N] [--waves N] [--node-args="..."]] DIR[@VAR=value,...] ...   (each DIR holds a built dist/cli.js)');
     return 2;
   }
   const builds = positionals.map(parseBuild);
