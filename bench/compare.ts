@@ -16,6 +16,7 @@
 //   one moto reset before each wave. Prints every wave, then for each build the medians and ranges of the
 //   service's CPU per instance (warm and cold) and of the AWS calls per instance. --waves N runs N waves per
 //   service (default 2; "warm" is then the last); --node-args="--trace-opt ..." passes flags to node.
+// BENCH_KEEP=1 keeps the temp folder (each service's database and log).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -130,7 +131,8 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await stopAllChildren();
-    rmSync(tmp, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP === '1') console.log(`kept ${tmp} (the services' databases and logs)`);
+    else rmSync(tmp, { recursive: true, force: true });
   }
 }
 
