@@ -2,7 +2,7 @@
 // minutes apart on this machine differ by more than most changes do (docs/performance.md).
 //
 //   node --import tsx bench/compare.ts DIR[@VAR=value,...] [DIR[@VAR=value,...] ...]
-//   node --import tsx bench/compare.ts --pipeline [--passes N] DIR[@VAR=value,...] ...
+//   node --import tsx bench/compare.ts --pipeline [--passes N] [--waves N] [--node-args="..."] DIR[@VAR=value,...] ...
 //
 // Each DIR holds a built service (DIR/dist/cli.js), e.g. a `git worktree add /tmp/before main` after
 // `npm ci && npm run build` in it; `.` is this checkout (build it first). `@VAR=value,...` adds to that
@@ -14,7 +14,9 @@
 // - --pipeline: the pipeline bench's scenario (lib/pipeline-run.ts: a service, a cold and a warm wave) for
 //   each build in turn, in passes that alternate the order (A B, B A, A B, B A for the default 4 passes), on
 //   one moto reset before each wave. Prints every wave, then for each build the medians and ranges of the
-//   service's CPU per instance (warm and cold) and of the AWS calls per instance.
+//   service's CPU per instance (warm and cold) and of the AWS calls per instance. --waves N runs N waves per
+//   service (default 2; "warm" is then the last); --node-args="--trace-opt ..." passes flags to node.
+// BENCH_KEEP=1 keeps the temp folder (each service's database and log).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -76,7 +78,7 @@ async function compareAcceptance(builds: Build[], tmp: string): Promise<void> {
   });
 }
 
-async function comparePipeline(builds: Build[], passes: number, tmp: string): Promise<boolean> {
+async function comparePipeline(builds: Build[], passes: number, waves: number, nodeArgs: string[], tmp: string): Promise<boolean> {
   const runs = builds.map(() => [] as PipelineRun[][]);
   const done = await withMoto(async (moto, proxy) => {
     for (let pass = 0; pass < passes; pass++) {
@@ -86,9 +88,9 @@ async function comparePipeline(builds: Build[], passes: number, tmp: string): Pr
         const dir = join(tmp, `pass-${pass + 1}-build-${i + 1}`);
         mkdirSync(dir);
         console.log(`pass ${pass + 1} of ${passes}: ${builds[i]!.label}`);
-        const waves = await runPipeline({ moto, proxy, dir, cli: builds[i]!.cli, env: builds[i]!.env, log: (l) => console.log(l) }, WAVES);
-        for (const run of waves) for (const line of describeRun(run)) console.log(`      ${line}`);
-        runs[i]!.push(waves);
+        const service = await runPipeline({ moto, proxy, dir, cli: builds[i]!.cli, env: builds[i]!.env, nodeArgs, log: (l) => console.log(l) }, waves);
+        for (const run of service) for (const line of describeRun(run)) console.log(`      ${line}`);
+        runs[i]!.push(service);
       }
     }
     return true;
@@ -103,7 +105,8 @@ async function comparePipeline(builds: Build[], passes: number, tmp: string): Pr
     const all = services.flat();
     const noisy = all.filter((x) => x.noise > 0.15).length;
     console.log(
-      `${b.label.padEnd(40)} warm ${spread(services.map((w) => cpuMsPerInstance(w[WAVES - 1]!)), 2)}   cold ${spread(services.map((w) => cpuMsPerInstance(w[0]!)), 2)}   ` +
+      `${b.label.padEnd(40)} warm ${spread(services.map((w) => cpuMsPerInstance(w[waves - 1]!)), 2)} (main thread ${spread(services.map((w) => (w[waves - 1]!.cpu.mainThread * 1000) / w[waves - 1]!.instances), 2)})   ` +
+        `cold ${spread(services.map((w) => cpuMsPerInstance(w[0]!)), 2)}   ` +
         `calls ${spread(all.map(callsPerInstance), 3)}   due->done ${fixed(median(all.map((x) => x.fromLastDue)), 2)} s   verified ${all.filter(verified).length}/${all.length}` +
         (noisy > 0 ? `   (${noisy} noisy wave${noisy > 1 ? 's' : ''})` : ''),
     );
@@ -112,20 +115,24 @@ async function comparePipeline(builds: Build[], passes: number, tmp: string): Pr
 }
 
 async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { pipeline: { type: 'boolean' }, passes: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { pipeline: { type: 'boolean' }, passes: { type: 'string' }, waves: { type: 'string' }, 'node-args': { type: 'string' } },
+  });
   if (positionals.length === 0) {
-    console.error('usage: node --import tsx bench/compare.ts [--pipeline [--passes N]] DIR[@VAR=value,...] ...   (each DIR holds a built dist/cli.js)');
+    console.error('usage: node --import tsx bench/compare.ts [--pipeline [--passes N] [--waves N] [--node-args="..."]] DIR[@VAR=value,...] ...   (each DIR holds a built dist/cli.js)');
     return 2;
   }
   const builds = positionals.map(parseBuild);
   const tmp = mkdtempSync(join(tmpdir(), 'ddsrv-compare-'));
   try {
     if (!values.pipeline) await compareAcceptance(builds, tmp);
-    else if (!(await comparePipeline(builds, Number(values.passes ?? 4), tmp))) return 1;
+    else if (!(await comparePipeline(builds, Number(values.passes ?? 4), Number(values.waves ?? WAVES), (values['node-args'] ?? '').split(' ').filter(Boolean), tmp))) return 1;
     return 0;
   } finally {
     await stopAllChildren();
-    rmSync(tmp, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP === '1') console.log(`kept ${tmp} (the services' databases and logs)`);
+    else rmSync(tmp, { recursive: true, force: true });
   }
 }
 

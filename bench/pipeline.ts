@@ -17,6 +17,8 @@
 // no replacement launched. Three services (one with BENCH_QUICK); the figures are medians.
 //
 // BENCH_CPU_PROF=DIR profiles the service (node --cpu-prof, written at its clean stop); see bench/profile.ts.
+// BENCH_PERF=1 starts the service with V8's perf map (JS function names for Linux perf) and prints each
+// wave's pid and window for `perf script`; see bench/perf-summary.ts.
 // BENCH_SQL_COUNT=1 adds a service that counts its SQL statements and WAL syncs (lib/count-sql.mjs).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +34,8 @@ export const CPU_GOAL_MS = 1.25;
 /** AWS calls per instance on main when the goal was set (the median of a run; 0.18-0.25 seen), to keep. */
 export const CALLS_GOAL = 0.25;
 const NOISE_CORES = 0.15;
+/** JS function names for Linux perf, interpreted frames included (bench/perf-summary.ts). */
+export const PERF_MAP_ARGS = ['--perf-basic-prof-only-functions', '--interpreted-frames-native-stack'];
 /** Waves per service: the first cold, the second warm. */
 export const WAVES = 2;
 
@@ -79,13 +83,14 @@ export function spread(xs: number[], digits: number): string {
 export async function benchPipeline(ctx: BenchContext): Promise<Figure[]> {
   const services = ctx.quick ? 1 : 3;
   const profileDir = process.env.BENCH_CPU_PROF;
+  const nodeArgs = [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), ...(process.env.BENCH_PERF === '1' ? PERF_MAP_ARGS : [])];
   const waves = await withMoto(async (moto, proxy) => {
     const out: PipelineRun[][] = [];
     for (let i = 1; i <= services; i++) {
       const dir = join(ctx.tmp, 'pipeline', `service-${i}`);
       mkdirSync(dir, { recursive: true });
       ctx.log(`  service ${i} of ${services}, ${WAVES} waves:`);
-      const runs = await runPipeline({ moto, proxy, dir, log: ctx.log, ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}) }, WAVES);
+      const runs = await runPipeline({ moto, proxy, dir, log: ctx.log, nodeArgs }, WAVES);
       for (const run of runs) for (const line of describeRun(run)) ctx.log(`      ${line}`);
       out.push(runs);
     }

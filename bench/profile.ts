@@ -11,6 +11,7 @@
 // --per N also prints each line's time divided by N (e.g. µs per instance of the pipeline bench).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { kindOfPackage, packageOfUrl } from './lib/work-kinds.js';
 
 interface ProfileNode {
   id: number;
@@ -27,31 +28,10 @@ interface Profile {
 
 /** Which package or part of node a frame belongs to. */
 function packageOf(frame: ProfileNode['callFrame']): string {
-  const { url, functionName } = frame;
-  if (url === '') return functionName.startsWith('(') ? functionName : '(native/V8 builtins)';
-  if (url.startsWith('node:')) return `node:${url.slice(5).replace(/^internal\//, '').split('/')[0]}`;
-  const nm = url.lastIndexOf('/node_modules/');
-  if (nm >= 0) {
-    const parts = url.slice(nm + '/node_modules/'.length).split('/');
-    return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
-  }
-  const dist = url.indexOf('/dist/');
-  if (dist >= 0) return `ddsrv ${url.slice(dist + 1).split('/').slice(0, 2).join('/')}`;
-  return url;
+  const pkg = packageOfUrl(frame.url);
+  if (pkg !== undefined) return pkg;
+  return frame.functionName.startsWith('(') ? frame.functionName : '(native/V8 builtins)';
 }
-
-/** Kinds of work, by the package that did it; node's own modules and V8 builtins decide nothing (they work for a caller). */
-const KINDS: [RegExp, string][] = [
-  [/^better-sqlite3$/, 'SQL: better-sqlite3 (SQLite itself)'],
-  [/^kysely$/, 'SQL: Kysely (build, compile, driver)'],
-  [/^(@aws-sdk\/xml-builder|fast-xml-parser)$/, 'AWS SDK: XML parsing'],
-  [/^(@aws-sdk|@smithy)\//, 'AWS SDK: the rest (serialize, sign, middleware, HTTP)'],
-  [/^(pino|sonic-boom|pino-std-serializers|thread-stream|on-exit-leak-free)$/, 'logging (pino)'],
-  [/^(fastify|find-my-way|avvio|light-my-request|secure-json-parse|@fastify\/.*|fast-json-stringify|abstract-logging|toad-cache|process-warning)$/, 'HTTP server: Fastify'],
-  [/^zod$/, 'validation: zod'],
-  [/^(prom-client|tdigest|bintrees)$/, 'metrics: prom-client'],
-];
-const NON_DECIDING = /^(node:|\(native\/V8 builtins\)$)/;
 
 /** The kind of work a sample was, walking up from its frame; `stack` is leaf first. */
 function kindOf(stack: ProfileNode['callFrame'][]): string {
@@ -60,11 +40,9 @@ function kindOf(stack: ProfileNode['callFrame'][]): string {
   if (leaf.functionName === '(program)') return '(program: V8/native, not attributed)';
   if (leaf.url === '' && leaf.functionName === 'fdatasync') return 'WAL fdatasync (call on the main thread)';
   for (const frame of stack) {
-    const pkg = packageOf(frame);
-    if (NON_DECIDING.test(pkg) || frame.functionName === '(root)') continue;
-    for (const [re, kind] of KINDS) if (re.test(pkg)) return kind;
-    if (pkg.startsWith('ddsrv ')) return `ddsrv's own code (${pkg.slice(6)})`;
-    return `other: ${pkg}`;
+    if (frame.functionName === '(root)') continue;
+    const kind = kindOfPackage(packageOf(frame));
+    if (kind !== undefined) return kind;
   }
   const node = stack.find((f) => packageOf(f).startsWith('node:'));
   return `node itself, no library up the stack (${node ? packageOf(node) : leaf.functionName || 'native'})`;

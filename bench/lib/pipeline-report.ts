@@ -22,6 +22,7 @@ export function describeRun(r: PipelineRun): string[] {
       `history rows ${int(r.db.historyRows)} (${fixed(r.db.historyRows / r.instances, 1)} per instance): ` +
       Object.entries(r.db.historyByEvent).map(([e, n]) => `${e} ${n}`).join(', '),
     ...(r.sql ? describeSql(r.sql, r.instances) : []),
+    ...(process.env.BENCH_PERF === '1' ? [`perf: perf script --pid ${r.window.pid} --time ${r.window.from.toFixed(6)},${r.window.to.toFixed(6)} -F tid,time,ip,sym,dso`] : []),
     `afterwards: log terminate.ok ${r.ok}, database terminated ${r.db.terminated}, moto terminated ${r.moto.terminated} of ${r.instances}; ` +
       `${groups}; classic ELB members ${r.moto.inClassic}; replacements launched ${r.moto.replacements}`,
   ];

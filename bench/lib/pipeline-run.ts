@@ -56,6 +56,8 @@ export interface PipelineRun {
   handOffSeconds: number;
   /** Seconds from the service's spawn to the wave's first hand-off (where a CPU profile's measured part begins). */
   sinceSpawn: number;
+  /** The service's pid and the wave's measured window in CLOCK_MONOTONIC seconds (`perf record -k CLOCK_MONOTONIC`'s clock). */
+  window: { pid: number; from: number; to: number };
   /** Seconds from the first and from the last due_at to the last terminate.ok. */
   fromFirstDue: number;
   fromLastDue: number;
@@ -167,6 +169,7 @@ async function runWave(server: Ddsrv, fleet: Fleet, w: WaveContext): Promise<{ r
   const ticks0 = cpuSplitOf(pid);
   const cpu0 = threadCpuSeconds(pid);
   const t = performance.now();
+  const from = monotonicSeconds();
   const sinceSpawn = (t - w.spawnedAt) / 1000;
   const dueAts = await handOff(server, fleet);
   const handOffSeconds = (performance.now() - t) / 1000;
@@ -187,6 +190,7 @@ async function runWave(server: Ddsrv, fleet: Fleet, w: WaveContext): Promise<{ r
   const cpuBeforeDue = threadCpuSeconds(pid).all;
   const finals = await reached(FINAL_EVENTS);
   const cpu1 = threadCpuSeconds(pid);
+  const to = monotonicSeconds();
   const ticks1 = cpuSplitOf(pid); // the same window in /proc/PID/stat's ticks: a cross-check, and user vs kernel
   const kernel = ticks1.system - ticks0.system;
   const ticks = ticks1.user - ticks0.user + kernel;
@@ -219,6 +223,7 @@ async function runWave(server: Ddsrv, fleet: Fleet, w: WaveContext): Promise<{ r
     noise: (Math.max(0, others) + machine1.steal - machine0.steal) / seconds,
     handOffSeconds,
     sinceSpawn,
+    window: { pid, from, to },
     fromFirstDue: (lastOk - firstDue) / 1000,
     fromLastDue: (lastOk - lastDue) / 1000,
     aws: { total: w.proxy.requests.length, byAction },
@@ -227,6 +232,9 @@ async function runWave(server: Ddsrv, fleet: Fleet, w: WaveContext): Promise<{ r
   };
   return { run, firstDue };
 }
+
+/** CLOCK_MONOTONIC (what process.hrtime reads), in seconds. */
+const monotonicSeconds = () => Number(process.hrtime.bigint()) / 1e9;
 
 /** event -> the distinct times it was recorded at. */
 function groupAts(rows: { event: string; at: number }[]): Map<string, Set<number>> {
