@@ -1,6 +1,6 @@
 /** Structured JSON logs on stdout (pino): one line per event, for people and log pipelines alike. */
 import { pino, type Level, type Logger } from 'pino';
-import { IsoClock } from './domain/iso-time.js';
+import { IsoClock } from './lib/iso-time.js';
 
 /** Bytes sonic-boom gathers into one write; see createLogger. */
 const LOG_CHUNK_BYTES = 4096;

@@ -23,7 +23,7 @@ import { Worker } from './worker/loop.js';
 import { planHandOff } from './policy/plan-handoff.js';
 import { pipelineSteps } from './worker/pipeline.js';
 import { STEPS } from './worker/steps/registry.js';
-import { IsoClock } from './domain/iso-time.js';
+import { IsoClock } from './lib/iso-time.js';
 import { Metrics } from './metrics.js';
 import { Notifier } from './notify/deliver.js';
 
