@@ -1,5 +1,5 @@
 /**
- * The operator API (API.md §4) through `inject()` on a real service with a real SQLite file: listing with
+ * The operator API (README "Operator API") through `inject()` on a real service with a real SQLite file: listing with
  * filters and keyset pages, one termination with its history, cancel and expedite with their conflicts,
  * the races with the worker, authentication, the OpenAPI document. The list's query plans are checked
  * on both engines in test/store/contract/list-plans.test.ts.
