@@ -10,7 +10,7 @@ function tables(store: Store) {
   return store.connection.db;
 }
 
-/** Sets columns of one termination as they are, and appends history entries (no lease, no checks). */
+/** Sets columns of one termination as they are, and appends history entries (no lease, no state checks). */
 export async function forceRow(
   store: Store,
   id: number,
@@ -18,7 +18,10 @@ export async function forceRow(
   history: Omit<HistoryRow, 'id' | 'termination_id'>[] = [],
 ): Promise<void> {
   const db = tables(store);
-  if (Object.keys(set).length > 0) await db.updateTable('terminations').set(set).where('id', '=', id).execute();
+  if (Object.keys(set).length > 0) {
+    const [result] = await db.updateTable('terminations').set(set).where('id', '=', id).execute();
+    if (Number(result?.numUpdatedRows ?? 0) !== 1) throw new Error(`forceRow: no termination ${id}`);
+  }
   if (history.length > 0) await db.insertInto('termination_history').values(history.map((h) => ({ ...h, termination_id: id }))).execute();
 }
 
