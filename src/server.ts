@@ -13,7 +13,7 @@ import type { ServeConfig } from './config.js';
 import { formatDuration } from './domain/duration.js';
 import { isLoopback } from './domain/listen.js';
 import { hostPolicy } from './domain/allowed-hosts.js';
-import { GroupCommit } from './store/group-commit.js';
+import { GroupCommit } from './lib/group-commit.js';
 import { LiveCount } from './store/live-count.js';
 import { RateWindow } from './worker/rate-limit.js';
 import { openStore, StoreOpenError } from './store/open.js';
