@@ -13,7 +13,7 @@ import { AllowedHostsError, parseAllowedHosts } from './domain/allowed-hosts.js'
 import { parseSize, SizeError } from './domain/size.js';
 import { loadPolicyFile, PolicyError } from './policy/load.js';
 import { Policy } from './policy/resolve.js';
-import { DEFAULT_RETRY, type RetryPolicy } from './worker/backoff.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './lib/backoff.js';
 import type { PipelineTuning } from './worker/step-kit.js';
 import { NotifyConfigError, parseNotifyConfig, type NotifyConfig } from './notify/config.js';
 

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ACTIVE_STATES } from './domain/states.js';
 import type { TerminationRow } from './store/schema.js';
-import type { Outcome, Scheduled } from './store/store.js';
+import type { Outcome, Scheduled } from './store/ports.js';
 import { stepNamed } from './worker/steps/registry.js';
 
 /** A label value that can only come from a closed set; anything else is `other`. */

@@ -13,17 +13,16 @@ import type { ServeConfig } from './config.js';
 import { formatDuration } from './domain/duration.js';
 import { isLoopback } from './domain/listen.js';
 import { hostPolicy } from './domain/allowed-hosts.js';
-import { GroupCommit } from './store/group-commit.js';
+import { GroupCommit } from './lib/group-commit.js';
 import { LiveCount } from './store/live-count.js';
 import { RateWindow } from './worker/rate-limit.js';
-import { openSqlStore, StoreOpenError } from './store/open.js';
-import type { HandOffRecord, Scheduled } from './store/ports.js';
-import { TerminationStore } from './store/legacy.js';
+import { openStore, StoreOpenError } from './store/open.js';
+import type { HandOffRecord, Scheduled, Store } from './store/ports.js';
 import { Worker } from './worker/loop.js';
 import { planHandOff } from './policy/plan-handoff.js';
 import { pipelineSteps } from './worker/pipeline.js';
 import { STEPS } from './worker/steps/registry.js';
-import { IsoClock } from './domain/iso-time.js';
+import { IsoClock } from './lib/iso-time.js';
 import { Metrics } from './metrics.js';
 import { Notifier } from './notify/deliver.js';
 
@@ -31,7 +30,7 @@ export class StartupError extends Error {}
 
 export interface Service {
   app: FastifyInstance;
-  store: TerminationStore;
+  store: Store;
   worker: Worker;
   metrics: Metrics;
   /** Delivers webhook notifications (null without --notify-url); started by startServer. */
@@ -62,9 +61,9 @@ function checkExposure(config: ServeConfig, log: Logger): void {
 
 /** Opens the store and wires the app and the worker, without listening or starting the worker. */
 export async function createService(config: ServeConfig, log: Logger): Promise<Service> {
-  let opened;
+  let store: Store;
   try {
-    opened = await openSqlStore({
+    store = await openStore({
       database: config.database,
       // A shared database closed a connection nobody was using (failover, restart): the pool reconnects.
       onError: (err) => log.warn({ err: { message: err.message } }, 'database connection lost; reconnecting on next use'),
@@ -78,12 +77,10 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
   } catch (err) {
     throw err instanceof StoreOpenError ? new StartupError(err.message) : err;
   }
-  // TEMPORARY: the old interface over the Store, for the notifier and tests still on it (store/legacy.ts).
-  const store = TerminationStore.over(opened);
 
   const metrics = new Metrics();
-  const notifier = config.notify ? new Notifier(opened.notifications, config.notify, log.child({ component: 'notify' }), metrics) : null;
-  if (config.notify) opened.notifyOn(config.notify.on); // the outbox row commits with its transition
+  const notifier = config.notify ? new Notifier(store.notifications, config.notify, log.child({ component: 'notify' }), metrics) : null;
+  if (config.notify) store.notifyOn(config.notify.on); // the outbox row commits with its transition
   const committer = new GroupCommit<HandOffRecord, Scheduled[]>((records) => store.handOffs.recordHandOffs(records, Date.now()));
   const clients = new AwsClients(config.aws);
   const credentials = new CredentialsWatch(() => clients.resolveCredentials(), log.child({ component: 'aws' }), { ...DEFAULT_WATCH, ...config.credentialsWatch });

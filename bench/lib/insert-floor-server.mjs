@@ -12,14 +12,15 @@ import Fastify from 'fastify';
 import { Kysely, SqliteDialect } from 'kysely';
 import { parseJsonBody } from '../../dist/api/json-body.js';
 import { parseHandOff } from '../../dist/domain/handoff.js';
-import { migrateToLatest } from '../../dist/store/migrate.js';
+import { migrateSchema } from '../../dist/store/migrate.js';
+import { sqliteDialect } from '../../dist/store/sqlite/dialect.js';
 
 const [port, dbPath, mode] = [Number(process.argv[2]), process.argv[3], process.argv[4]];
 const sqlite = new BetterSqlite3(dbPath);
 sqlite.pragma('journal_mode = WAL');
 sqlite.pragma('synchronous = NORMAL');
 sqlite.pragma('temp_store = MEMORY');
-await migrateToLatest(new Kysely({ dialect: new SqliteDialect({ database: sqlite }) }), 'sqlite');
+await migrateSchema(new Kysely({ dialect: new SqliteDialect({ database: sqlite }) }), sqliteDialect);
 if (mode === 'table-only') {
   const indexes = sqlite.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'terminations' AND sql IS NOT NULL").all();
   for (const { name } of indexes) sqlite.exec(`DROP INDEX ${name}`);

@@ -1,8 +1,9 @@
 /**
- * The OpenAPI 3.1 document at GET /api/v1/openapi.json, generated from the JSON schemas the routes
- * validate with (an `onRoute` hook collects them), so the document cannot drift from what the server
- * checks. The hand-off endpoint parses its body itself (for its precise error codes), and /metrics and
- * the dashboard are not JSON: those three are described here by hand.
+ * The OpenAPI 3.1 document at GET /api/v1/openapi.json. Routes with a JSON schema (the operator API) are
+ * described from the schemas they validate with (an `onRoute` hook collects them), so those parts cannot
+ * drift from what the server checks. Written here by hand, and kept true by review only: the hand-off
+ * endpoint and its health check (it parses its body itself, for its precise error codes), /metrics, the
+ * dashboard, this document's own route, and the answers any route may give before it runs.
  */
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { VERSION } from '../version.js';

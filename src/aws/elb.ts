@@ -19,7 +19,7 @@ import {
   DescribeTargetHealthCommand,
   type ElasticLoadBalancingV2Client,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { chunks } from '../domain/chunks.js';
+import { chunks } from '../lib/chunks.js';
 import { counted, type CallCounter } from './ec2.js';
 
 const PAGE_SIZE = 400;

@@ -1,6 +1,7 @@
 /**
- * What an AWS error means for the instances of the call that raised it. The worker never looks at
- * error codes itself: it asks this file whether to isolate ids, retry later, or give up.
+ * What an AWS error means for the instances of the call that raised it: classifyAwsError sorts it into a
+ * kind (isolate the ids, retry later, or give up) and keeps its code and message for the history. Steps
+ * decide on the kind; a step reads the code only for a case of its own (asg-detach's "not part of").
  */
 
 export type ErrorKind =

@@ -3,7 +3,7 @@
  * guards) and its private address (the drain hook's {private_ip} comes from here, never from the request).
  */
 import { DescribeInstanceAttributeCommand, DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { mapWithLimit } from '../worker/concurrency.js';
+import { mapWithLimit } from '../lib/concurrency.js';
 import { counted, type CallCounter } from './ec2.js';
 
 /** Values per `instance-id` filter; the same modest chunk as the terminate step uses. */

@@ -18,7 +18,7 @@ import {
   type Target,
   type TargetState,
 } from './elb.js';
-import { mapWithLimit } from '../worker/concurrency.js';
+import { mapWithLimit } from '../lib/concurrency.js';
 
 export interface LbCacheOptions {
   ttlMs: number;

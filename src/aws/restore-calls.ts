@@ -7,7 +7,7 @@
 import { AttachInstancesCommand, DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { RegisterInstancesWithLoadBalancerCommand, type ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { RegisterTargetsCommand, type ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { chunks } from '../domain/chunks.js';
+import { chunks } from '../lib/chunks.js';
 import { counted, type CallCounter } from './ec2.js';
 import { TARGETS_PER_CALL, type Target } from './elb.js';
 

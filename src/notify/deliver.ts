@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { BackgroundLoop, type Timer } from '../lib/background-loop.js';
 import type { Metrics } from '../metrics.js';
 import type { ClaimedNotification, NotificationQueue } from '../store/ports.js';
-import { backoffMs, type RetryPolicy } from '../worker/backoff.js';
+import { backoffMs, type RetryPolicy } from '../lib/backoff.js';
 import { redactUrl, type NotifyConfig } from './config.js';
 import { notificationBody } from './format.js';
 

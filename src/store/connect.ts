@@ -33,7 +33,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   }
 }
 
-/** An engine's dialect by name (for the legacy shim, legacy.ts, which is given only the name). */
+/** An engine's dialect by name (the migration tests build a schema with it). */
 export function dialectOf(engine: Engine): Dialect {
   return engine === 'postgres' ? postgresDialect : sqliteDialect;
 }

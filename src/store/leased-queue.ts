@@ -5,7 +5,7 @@
  * timeout works, so one indexed range scan over `next_attempt_at` finds all claimable work.
  */
 import type { Kysely } from 'kysely';
-import { chunks } from '../domain/chunks.js';
+import { chunks } from '../lib/chunks.js';
 import { IDS_PER_STATEMENT } from './batch-sizes.js';
 import type { Dialect, LeasedTable } from './dialect.js';
 import type { Database } from './schema.js';

@@ -16,8 +16,6 @@ export function migrateSchema(db: Kysely<Database>, dialect: Pick<Dialect, 'migr
   return dialect.migrating(db, (conn) => migrateOn(conn, dialect.schema));
 }
 
-export { migrateToLatest } from './legacy.js';
-
 async function migrateOn(db: Kysely<any>, types: SchemaTypes): Promise<string[]> {
   const provider: MigrationProvider = {
     async getMigrations() {

@@ -18,8 +18,8 @@ export class SqlStore implements Store {
   readonly notifications: NotificationQueue & { releaseAll(now: number): Promise<number> };
   readonly health: StoreHealth;
   readonly description: string;
-  /** Store-internal (the legacy shim and the store's own tests): the transactions and transitions. */
-  readonly transitions: Transitions;
+  /** The durable transactions every port writes through (history and outbox rows with them). */
+  private readonly transitions: Transitions;
 
   constructor(readonly connection: Connection) {
     const { db, dialect } = connection;

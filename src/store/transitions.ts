@@ -4,7 +4,7 @@
  * when its transition was committed, and a crash cannot drop one.
  */
 import type { Kysely, Transaction } from 'kysely';
-import { chunks } from '../domain/chunks.js';
+import { chunks } from '../lib/chunks.js';
 import { ROWS_PER_INSERT } from './batch-sizes.js';
 import type { Database, HistoryRow } from './schema.js';
 

@@ -3,25 +3,14 @@
  * owner, so a worker whose lease ran out (and whose rows another worker took) cannot overwrite them.
  */
 import { sql, type Kysely } from 'kysely';
-import { chunks } from '../domain/chunks.js';
+import { chunks } from '../lib/chunks.js';
+import { groupBy } from '../lib/group-by.js';
 import { IDS_PER_STATEMENT } from './batch-sizes.js';
 import type { Dialect } from './dialect.js';
 import { LeasedQueue } from './leased-queue.js';
 import type { Outcome, ProgressEntry, WorkQueue } from './ports.js';
 import type { Database, TerminationRow } from './schema.js';
 import type { Transitions } from './transitions.js';
-
-/** Groups items by a key, in first-seen order. */
-function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {
-  const groups = new Map<K, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  return groups;
-}
 
 export function terminationQueue(db: Kysely<Database>, dialect: Dialect, transitions: Transitions): WorkQueue & { releaseAll(now: number): Promise<number> } {
   const leased = new LeasedQueue<TerminationRow>(db, dialect, 'terminations', (now) => ({ updated_at: now }));

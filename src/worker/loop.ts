@@ -8,10 +8,11 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { TerminationRow } from '../store/schema.js';
 import type { Outcome, WorkQueue } from '../store/ports.js';
-import { backoffMs, exhausted, type RetryPolicy } from './backoff.js';
+import { backoffMs, exhausted, type RetryPolicy } from '../lib/backoff.js';
 import type { RateWindow } from './rate-limit.js';
 import type { Step, StepResult } from './steps/step.js';
 import { BackgroundLoop, realTimer, repeat, type LoopState, type Timer } from '../lib/background-loop.js';
+import { groupBy } from '../lib/group-by.js';
 import { transitionLogEntry } from './transition-log.js';
 
 export interface WorkerOptions {
@@ -120,12 +121,7 @@ export class Worker {
       });
     });
     try {
-      const byStep = new Map<string, TerminationRow[]>();
-      for (const r of rows) {
-        const list = byStep.get(r.step);
-        if (list) list.push(r);
-        else byStep.set(r.step, [r]);
-      }
+      const byStep = groupBy(rows, (r) => r.step);
       // allSettled: the heartbeat must outlive every step still running, even when another one failed.
       const settled = await Promise.allSettled([...byStep].map(([name, stepRows]) => this.runStep(name, this.steps.get(name), stepRows)));
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

@@ -5,7 +5,7 @@
  */
 import type { Level } from 'pino';
 import type { TerminationRow } from '../store/schema.js';
-import type { Outcome } from '../store/store.js';
+import type { Outcome } from '../store/ports.js';
 
 /** Retries of a step logged at info; from the next one on, at warn (something is persistently wrong). */
 export const RETRIES_AT_INFO = 3;

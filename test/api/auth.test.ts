@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { json, testService, type TestService } from '../helpers/service.js';
+import { rowOf } from '../helpers/store-reads.js';
 
 const TOKEN = 'a-test-token-of-decent-length';
 let svc: TestService;
@@ -24,7 +25,7 @@ test('missing or wrong credentials get 401 and nothing is recorded', async () =>
     assert.equal(res.statusCode, 401, JSON.stringify(headers));
     assert.equal(res.json().error, 'unauthorized');
   }
-  assert.equal(await svc.store.countLive(), 0);
+  assert.equal(await svc.store.reads.countLive(), 0);
 });
 
 test('the token works as a Bearer token and as a Basic password, and the principal is kept', async () => {
@@ -32,6 +33,6 @@ test('the token works as a Bearer token and as a Basic password, and the princip
   assert.equal(bearer.statusCode, 200);
   const viaBasic = await handOff({ authorization: basic('skopos', TOKEN) }, 'i-0000000000000f003');
   assert.equal(viaBasic.statusCode, 200);
-  assert.equal((await svc.store.get(bearer.json().terminations[0].id))?.requested_by, 'bearer');
-  assert.equal((await svc.store.get(viaBasic.json().terminations[0].id))?.requested_by, 'basic:skopos');
+  assert.equal((await rowOf(svc.store, bearer.json().terminations[0].id))?.requested_by, 'bearer');
+  assert.equal((await rowOf(svc.store, viaBasic.json().terminations[0].id))?.requested_by, 'basic:skopos');
 });

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { json, testService, type TestService } from '../helpers/service.js';
+import { rowOf } from '../helpers/store-reads.js';
 
 const ID = 'i-0123456789abcdef0';
 let svc: TestService;
@@ -14,7 +15,7 @@ const post = (payload: unknown, headers: Record<string, string> = json) =>
   svc.app.inject({ method: 'POST', url: '/delayed-termination', headers, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
 
 async function liveCount(): Promise<number> {
-  return svc.store.countLive();
+  return svc.store.reads.countLive();
 }
 
 test('GET /delayed-termination is a 2xx health check needing no credentials', async () => {
@@ -38,7 +39,7 @@ test('a documented hand-off is recorded before the 2xx, with its due time and fi
   assert.equal(t.already_scheduled, false);
   const due = Date.parse(t.due_at);
   assert.ok(due >= before + 10_000 && due <= Date.now() + 10_000);
-  const row = await svc.store.get(t.id);
+  const row = await rowOf(svc.store, t.id);
   assert.equal(row?.project, 'shop');
   assert.equal(row?.component, 'web');
   assert.equal(row?.ip_address, '10.1.2.3');

@@ -65,10 +65,10 @@ test('generated documents: 200 schedules all of them, 4xx schedules none, never 
   let accepted = 0;
   await fc.assert(
     fc.asyncProperty(anyDocument, async (doc) => {
-      const before = await svc.store.countLive();
+      const before = await svc.store.reads.countLive();
       const res = await post(JSON.stringify(doc));
       assert.ok(res.statusCode < 500, `5xx for ${JSON.stringify(doc).slice(0, 200)}: ${res.body}`);
-      const after = await svc.store.countLive();
+      const after = await svc.store.reads.countLive();
       if (res.statusCode === 200) {
         accepted += 1;
         const body = res.json() as { terminations: { instance_id: string; already_scheduled: boolean }[] };
@@ -104,7 +104,7 @@ test('arbitrary bytes as a body (invalid UTF-8 included) never give a 5xx', asyn
 test('arbitrary content types and authorization headers never give a 5xx, and never authenticate', async () => {
   const runs = 2000;
   counts.headers = runs;
-  const live = await svc.store.countLive();
+  const live = await svc.store.reads.countLive();
   await fc.assert(
     fc.asyncProperty(fc.string(), fc.string(), async (contentType, authorization) => {
       const headers: Record<string, string> = {};
@@ -116,7 +116,7 @@ test('arbitrary content types and authorization headers never give a 5xx, and ne
     }),
     { numRuns: runs },
   );
-  assert.equal(await svc.store.countLive(), live);
+  assert.equal(await svc.store.reads.countLive(), live);
 });
 
 test('deep nesting, huge strings and prototype keys are refused cleanly', async () => {

@@ -17,7 +17,7 @@ test('hand-offs beyond --max-pending get 429 with Retry-After, and nothing of th
     assert.equal(over.statusCode, 429);
     assert.equal(over.json().error, 'too_many_pending');
     assert.match(String(over.headers['retry-after']), /^\d+$/);
-    assert.equal(await svc.store.countLive(), 2);
+    assert.equal(await svc.store.reads.countLive(), 2);
     assert.equal((await post(['i-00000000000000003'])).statusCode, 200, 'what fits is accepted');
   } finally {
     await svc.close();

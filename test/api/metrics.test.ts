@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Metrics } from '../../src/metrics.js';
 import { json, testService, type TestService } from '../helpers/service.js';
+import { rowOf } from '../helpers/store-reads.js';
+import { forceRow } from '../helpers/store-tables.js';
 
 const TOKEN = 'metrics-test-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -63,10 +65,10 @@ test('operator actions, worker outcomes, drains and AWS calls are counted', asyn
   assert.equal((await svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${b!.id}/expedite`, headers: { ...auth, ...json }, payload: {} })).statusCode, 200);
 
   // The worker hook, as the worker calls it: a terminated row, and a row that drained for 42 s.
-  const row = (await svc.store.get(b!.id))!;
+  const row = (await rowOf(svc.store, b!.id))!;
   svc.metrics.outcome({ ...row, created_at: Date.now() - 90_000 }, { id: row.id, state: 'terminated', step: 'terminate', nextAttemptAt: null, attempts: 'keep', reason: null, event: 'terminate.ok', detail: null });
-  const drained = (await svc.store.get(c!.id))!;
-  await svc.store.db.insertInto('termination_history').values({ termination_id: c!.id, at: Date.now() - 42_000, state: 'draining', step: 'lb-deregister', event: 'lb-deregister.ok', detail: null }).execute();
+  const drained = (await rowOf(svc.store, c!.id))!;
+  await forceRow(svc.store, c!.id, {}, [{ at: Date.now() - 42_000, state: 'draining', step: 'lb-deregister', event: 'lb-deregister.ok', detail: null }]);
   svc.metrics.outcome({ ...drained, state: 'draining', step: 'drain_wait' }, { id: drained.id, state: 'draining', step: 'terminate', nextAttemptAt: Date.now() + 60_000, attempts: 'reset', reason: null, event: 'drain_wait.ok', detail: null });
   // Leaving `draining` for the termination itself is not the end of a drain (it ended above).
   svc.metrics.outcome({ ...drained, state: 'draining', step: 'terminate' }, { id: drained.id, state: 'failed', step: 'terminate', nextAttemptAt: null, attempts: 'keep', reason: 'x', event: 'terminate.failed', detail: 'x' });

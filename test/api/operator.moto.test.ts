@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { instanceStates, launchInstances } from '../helpers/ec2-fixtures.js';
 import { awsTestEnv, motoSkip, startMoto, type Moto } from '../helpers/moto.js';
 import { json, testService, type TestService } from '../helpers/service.js';
+import { rowOf } from '../helpers/store-reads.js';
 
 const REGION = 'us-east-1';
 const TOKEN = 'moto-operator-token-0123456789';
@@ -54,7 +55,7 @@ describe('cancel and expedite against moto', { skip }, () => {
 
     // The drain steps run at once; then both wait for their due time, an hour away.
     await waitFor('both drained and waiting', async () => {
-      const rows = await Promise.all([svc.store.get(keepId!), svc.store.get(killId!)]);
+      const rows = await Promise.all([rowOf(svc.store, keepId!), rowOf(svc.store, killId!)]);
       return rows.every((r) => r?.step === 'terminate' && r.lease_owner === null && r.next_attempt_at! > Date.now() + 3_000_000) ? true : undefined;
     });
 
@@ -64,7 +65,7 @@ describe('cancel and expedite against moto', { skip }, () => {
     assert.equal(expedited.statusCode, 200, expedited.body);
 
     const done = await waitFor('the expedited termination to finish', async () => {
-      const row = await svc.store.get(killId!);
+      const row = await rowOf(svc.store, killId!);
       return row?.next_attempt_at === null ? row : undefined;
     });
     assert.equal(done.state, 'terminated', done.reason ?? '');

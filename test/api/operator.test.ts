@@ -1,5 +1,5 @@
 /**
- * The operator API (API.md §4) through `inject()` on a real service with a real SQLite file: listing with
+ * The operator API (README "Operator API") through `inject()` on a real service with a real SQLite file: listing with
  * filters and keyset pages, one termination with its history, cancel and expedite with their conflicts,
  * the races with the worker, authentication, the OpenAPI document. The list's query plans are checked
  * on both engines in test/store/contract/list-plans.test.ts.
@@ -12,6 +12,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ALL_STATES } from '../../src/domain/states.js';
 import { json, testService, type TestService } from '../helpers/service.js';
+import { rowOf } from '../helpers/store-reads.js';
+import { forceRow } from '../helpers/store-tables.js';
 
 const TOKEN = 'operator-test-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -203,8 +205,7 @@ describe('cancel and expedite', () => {
       asg: { group: 'web-asg', lifecycle: 'InService', detached: true, classic: [], targetGroups: [] },
       lb: { targets: [{ arn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-tg/6d0ecf831eec9f09', port: 80 }], classic: ['legacy-elb'], startedAt: now, deadline: now + 600_000 },
     };
-    await svc.store.db.updateTable('terminations').set({ state: 'draining', step: 'drain_wait', step_data: JSON.stringify(stepData) }).where('id', '=', t!.id).execute();
-    await svc.store.db.insertInto('termination_history').values({ termination_id: t!.id, at: now, state: 'draining', step: 'lb_deregister', event: 'lb_deregister.ok', detail: 'deregistered from 2 load balancers' }).execute();
+    await forceRow(svc.store, t!.id, { state: 'draining', step: 'drain_wait', step_data: JSON.stringify(stepData) }, [{ at: now, state: 'draining', step: 'lb_deregister', event: 'lb_deregister.ok', detail: 'deregistered from 2 load balancers' }]);
     const d = (await post(`/api/v1/terminations/${t!.id}/cancel`)).json();
     assert.equal(d.state, 'cancelled');
     const detail = d.history.at(-1).detail;
@@ -223,7 +224,7 @@ describe('cancel and expedite', () => {
       realPoke();
     };
     try {
-      await svc.store.db.updateTable('terminations').set({ state: 'draining', step: 'drain_wait', attempts: 2 }).where('id', '=', t!.id).execute();
+      await forceRow(svc.store, t!.id, { state: 'draining', step: 'drain_wait', attempts: 2 });
       const before = Date.now();
       const res = await post(`/api/v1/terminations/${t!.id}/expedite`, {});
       assert.equal(res.statusCode, 200, res.body);
@@ -237,15 +238,15 @@ describe('cancel and expedite', () => {
       assert.match(d.history.at(-1).detail, /the rest of the drain \(from step 'drain_wait'\) and of the delay skipped; terminating now/);
       assert.equal(poked, 1);
       // The worker's next claim takes it at once.
-      const claimed = await svc.store.claimDue('test-worker', Date.now(), 30_000, 10_000);
+      const claimed = await svc.store.work.claim('test-worker', Date.now(), 30_000, 10_000);
       assert.ok(claimed.some((r) => r.id === t!.id));
-      await svc.store.enterState('test-worker', [t!.id], 'terminating', 'terminate.started', Date.now());
+      await svc.store.work.enter('test-worker', [t!.id], 'terminating', 'terminate.started', Date.now());
       const conflict = await post(`/api/v1/terminations/${t!.id}/expedite`);
       assert.equal(conflict.statusCode, 409);
       assert.equal(conflict.json().state, 'terminating');
       assert.match(conflict.json().message, /already under way/);
       assert.equal((await post(`/api/v1/terminations/${t!.id}/cancel`)).json().state, 'terminating');
-      await svc.store.releaseLeases('test-worker', Date.now());
+      await svc.store.work.release('test-worker', Date.now());
     } finally {
       svc.worker.poke = realPoke;
     }
@@ -259,18 +260,18 @@ describe('cancel and expedite', () => {
       ['lb_deregister', 'lb_deregister'],
     ];
     for (const [step, rest] of kept) {
-      await svc.store.db.updateTable('terminations').set({ state: step === 'guard' ? 'pending' : 'draining', step, next_attempt_at: Date.now() + 60_000 }).where('id', '=', t!.id).execute();
+      await forceRow(svc.store, t!.id, { state: step === 'guard' ? 'pending' : 'draining', step, next_attempt_at: Date.now() + 60_000 });
       const d = (await post(`/api/v1/terminations/${t!.id}/expedite`)).json();
       assert.equal(d.step, step);
       assert.ok(Date.parse(d.due_at) <= Date.now() && Date.parse(d.next_attempt_at) <= Date.now());
       assert.ok(d.history.at(-1).detail.includes(`still run first (from step '${step}': ${rest})`), d.history.at(-1).detail);
     }
     for (const step of ['drain_wait', 'drain_hook']) {
-      await svc.store.db.updateTable('terminations').set({ state: 'draining', step, next_attempt_at: Date.now() + 60_000 }).where('id', '=', t!.id).execute();
+      await forceRow(svc.store, t!.id, { state: 'draining', step, next_attempt_at: Date.now() + 60_000 });
       assert.equal((await post(`/api/v1/terminations/${t!.id}/expedite`)).json().step, 'terminate', step);
     }
     // After the steps it keeps, the pipeline skips the drain wait and the hook of an expedited row.
-    const data = readStepData((await svc.store.get(t!.id))!);
+    const data = readStepData((await rowOf(svc.store, t!.id))!);
     assert.equal(data.expedited, true);
     const policy = new Policy(parsePolicy('defaults:\n  drain:\n    hook: { url: "http://{private_ip}/drain" }\n'), 0).resolve(null, null);
     assert.equal(skipReason('drain_wait', policy, data), 'expedited by an operator');
@@ -281,17 +282,17 @@ describe('cancel and expedite', () => {
   test('a cancel wins against a worker that holds the row but has not started terminating', async () => {
     const [t] = await handOff({ ec2_instance_id: nextId() });
     await post(`/api/v1/terminations/${t!.id}/expedite`);
-    const claimed = await svc.store.claimDue('w1', Date.now(), 30_000, 10_000);
+    const claimed = await svc.store.work.claim('w1', Date.now(), 30_000, 10_000);
     assert.ok(claimed.some((r) => r.id === t!.id), 'the worker holds it');
     const cancel = await post(`/api/v1/terminations/${t!.id}/cancel`);
     assert.equal(cancel.statusCode, 200);
     // The worker's move to `terminating` (before its AWS call) no longer matches: it will not terminate.
-    const held = await svc.store.enterState('w1', [t!.id], 'terminating', 'terminate.started', Date.now());
+    const held = await svc.store.work.enter('w1', [t!.id], 'terminating', 'terminate.started', Date.now());
     assert.deepEqual(held, []);
-    const settled = await svc.store.applyOutcomes('w1', [{ id: t!.id, state: 'terminated', step: 'terminate', nextAttemptAt: null, attempts: 'keep', reason: null, event: 'terminate.ok', detail: null }], Date.now());
+    const settled = await svc.store.work.settle('w1', [{ id: t!.id, state: 'terminated', step: 'terminate', nextAttemptAt: null, attempts: 'keep', reason: null, event: 'terminate.ok', detail: null }], Date.now());
     assert.deepEqual(settled, []);
-    assert.equal((await svc.store.get(t!.id))?.state, 'cancelled');
-    await svc.store.releaseLeases('w1', Date.now());
+    assert.equal((await rowOf(svc.store, t!.id))?.state, 'cancelled');
+    await svc.store.work.release('w1', Date.now());
   });
 
   test('unknown ids are 404, bad bodies 400', async () => {

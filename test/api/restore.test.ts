@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parseNotifyConfig } from '../../src/notify/config.js';
 import { json, testService, type TestService } from '../helpers/service.js';
+import { forceRow } from '../helpers/store-tables.js';
 
 const TOKEN = 'restore-api-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -36,7 +37,7 @@ describe('cancel with restore', () => {
   test('a drained instance: restoring at the first restore step, due now; the history says what is put back and that the hook is not undone', async () => {
     const id = await handOff();
     const now = Date.now();
-    await svc.store.db.updateTable('terminations').set({ state: 'draining', step: 'terminate', step_data: JSON.stringify(drained(now)) }).where('id', '=', id).execute();
+    await forceRow(svc.store, id, { state: 'draining', step: 'terminate', step_data: JSON.stringify(drained(now)) });
     const res = await post(`/api/v1/terminations/${id}/cancel`, { restore: true, reason: 'rollback' });
     assert.equal(res.statusCode, 200, res.body);
     const d = res.json();
@@ -63,7 +64,7 @@ describe('cancel with restore', () => {
   test('only load balancers left: restoring starts at restore_lb', async () => {
     const id = await handOff();
     const { lb } = drained(Date.now());
-    await svc.store.db.updateTable('terminations').set({ state: 'draining', step: 'drain_wait', step_data: JSON.stringify({ lb }) }).where('id', '=', id).execute();
+    await forceRow(svc.store, id, { state: 'draining', step: 'drain_wait', step_data: JSON.stringify({ lb }) });
     assert.equal((await post(`/api/v1/terminations/${id}/cancel`, { restore: true })).json().step, 'restore_lb');
   });
 
@@ -81,7 +82,7 @@ describe('cancel with restore', () => {
 
   test('a plain cancel is unchanged: cancelled, nothing undone, the history says so', async () => {
     const id = await handOff();
-    await svc.store.db.updateTable('terminations').set({ state: 'draining', step: 'terminate', step_data: JSON.stringify(drained(Date.now())) }).where('id', '=', id).execute();
+    await forceRow(svc.store, id, { state: 'draining', step: 'terminate', step_data: JSON.stringify(drained(Date.now())) });
     for (const body of [{}, { restore: false }]) {
       const res = await post(`/api/v1/terminations/${id}/cancel`, body);
       if (res.statusCode === 409) continue; // the second body: already cancelled
@@ -93,7 +94,7 @@ describe('cancel with restore', () => {
   test('terminated or stopped: 409 as before; a bad restore value: 400', async () => {
     const id = await handOff();
     for (const state of ['terminated', 'stopped']) {
-      await svc.store.db.updateTable('terminations').set({ state, next_attempt_at: null }).where('id', '=', id).execute();
+      await forceRow(svc.store, id, { state, next_attempt_at: null });
       const res = await post(`/api/v1/terminations/${id}/cancel`, { restore: true });
       assert.equal(res.statusCode, 409);
       assert.equal(res.json().state, state);

@@ -16,6 +16,7 @@ import type { Browser, BrowserContext } from 'playwright-core';
 import { browserSkip, launchChromium } from '../helpers/browser.js';
 import { json, testService, type TestService } from '../helpers/service.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { rowOf, historyOf } from '../helpers/store-reads.js';
 
 const TOKEN = 'cross-origin-test-token-0123456789';
 const REBIND_NAME = 'rebind.test';
@@ -116,7 +117,7 @@ describe('web pages cannot act on the service through a browser', { skip }, () =
     seen.length = 0;
     const snapshot = async () => {
       const list = (await svc.app.inject({ method: 'GET', url: '/api/v1/terminations' })).json();
-      const histories = await Promise.all(list.items.map((i: { id: number }) => svc.store.history(i.id)));
+      const histories = await Promise.all(list.items.map((i: { id: number }) => historyOf(svc.store, i.id)));
       return JSON.stringify({ list, histories });
     };
     return { svc, base, ids: res.json().terminations.map((t: { id: number }) => t.id), seen, snapshot };
@@ -155,7 +156,7 @@ describe('web pages cannot act on the service through a browser', { skip }, () =
       assert.equal(results.length, 7);
       assertRefused(v.seen, v.ids);
       assert.equal(await v.snapshot(), before, 'nothing changed');
-      for (const id of v.ids) assert.equal((await v.svc.store.get(id))!.state, 'pending');
+      for (const id of v.ids) assert.equal((await rowOf(v.svc.store, id))!.state, 'pending');
     } finally {
       await context.close();
       await v.svc.close();

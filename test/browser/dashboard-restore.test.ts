@@ -8,6 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { browserSkip, launchChromium } from '../helpers/browser.js';
 import { json, testService, type TestService } from '../helpers/service.js';
+import { rowOf } from '../helpers/store-reads.js';
+import { forceRow } from '../helpers/store-tables.js';
 
 const TOKEN = 'browser-restore-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -45,7 +47,7 @@ describe('cancel and restore in the dashboard', { skip: browserSkip() }, () => {
     const res = await svc.app.inject({ method: 'POST', url: '/delayed-termination', headers: { ...json, ...auth }, payload: { ec2_instance_ids: ['i-0bbbbbbbbbbbbb001', 'i-0bbbbbbbbbbbbb002'], ec2_region: 'us-east-1' } });
     const [drainedId, freshId] = res.json().terminations.map((t: { id: number }) => t.id) as number[];
     const stepData = { asg: { group: 'web-asg', lifecycle: 'InService', detached: true, classic: [], targetGroups: [] } };
-    await svc.store.db.updateTable('terminations').set({ state: 'draining', step: 'terminate', step_data: JSON.stringify(stepData) }).where('id', '=', drainedId!).execute();
+    await forceRow(svc.store, drainedId!, { state: 'draining', step: 'terminate', step_data: JSON.stringify(stepData) });
     const page = await open();
     try {
       const dialog = page.locator('dialog#confirm');
@@ -62,7 +64,7 @@ describe('cancel and restore in the dashboard', { skip: browserSkip() }, () => {
       await page.locator('#confirm-restore').click();
       await page.locator('#toast').filter({ hasText: 'i-0bbbbbbbbbbbbb001 cancelled: it will be kept and put back in service' }).waitFor();
       await drained.locator('.badge', { hasText: 'restoring' }).waitFor();
-      const stored = await svc.store.get(drainedId!);
+      const stored = await rowOf(svc.store, drainedId!);
       assert.equal(stored?.state, 'restoring');
       assert.equal(stored?.reason, 'cancelled with restore by bearer: rolled back');
 
@@ -71,7 +73,7 @@ describe('cancel and restore in the dashboard', { skip: browserSkip() }, () => {
       await page.locator('#confirm-restore').click();
       await page.locator('#toast').filter({ hasText: 'i-0bbbbbbbbbbbbb002 cancelled and restored: it had left nothing to put back' }).waitFor();
       await page.locator('#final-rows tr[data-instance="i-0bbbbbbbbbbbbb002"] .badge', { hasText: 'restored' }).waitFor();
-      assert.equal((await svc.store.get(freshId!))?.state, 'restored');
+      assert.equal((await rowOf(svc.store, freshId!))?.state, 'restored');
       assert.deepEqual(problems, []);
     } finally {
       await page.close();

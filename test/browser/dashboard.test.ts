@@ -13,6 +13,7 @@ import { browserSkip, launchChromium } from '../helpers/browser.js';
 import { json, testService, type TestService } from '../helpers/service.js';
 import { scenario } from './scenario.js';
 import { seededService } from './seed.js';
+import { rowOf, historyOf } from '../helpers/store-reads.js';
 
 const TOKEN = 'browser-test-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -93,7 +94,7 @@ describe('dashboard in Chromium', { skip }, () => {
       // "Back" changes nothing.
       await page.locator('#confirm-back').click();
       await dialog.waitFor({ state: 'hidden' });
-      assert.equal((await svc.store.get(id!))?.state, 'pending');
+      assert.equal((await rowOf(svc.store, id!))?.state, 'pending');
 
       await row.locator('button[data-action=cancel]').click();
       await page.locator('#confirm-reason').fill('kept for the browser test');
@@ -101,10 +102,10 @@ describe('dashboard in Chromium', { skip }, () => {
       await page.locator('#toast').filter({ hasText: 'i-0aaaaaaaaaaaaa002 cancelled: it will be kept' }).waitFor();
       await page.locator('#final-rows tr[data-instance="i-0aaaaaaaaaaaaa002"] .badge', { hasText: 'cancelled' }).waitFor();
       await row.waitFor({ state: 'detached' });
-      const stored = await svc.store.get(id!);
+      const stored = await rowOf(svc.store, id!);
       assert.equal(stored?.state, 'cancelled');
       assert.equal(stored?.reason, 'cancelled by bearer: kept for the browser test');
-      assert.equal((await svc.store.history(id!)).at(-1)?.event, 'cancelled');
+      assert.equal((await historyOf(svc.store, id!)).at(-1)?.event, 'cancelled');
     } finally {
       await page.close();
     }

@@ -1,16 +1,17 @@
 /**
  * A service whose database holds terminations in the states a dashboard test or screenshot needs, without
- * AWS: hand-offs go through the API of a first service; once it is closed (a SQLite file belongs to one
- * process at a time), the progress the worker would have made is written into the file (rows and
- * history), and a second service opens it. No worker runs: nothing moves unless the test moves it.
+ * AWS: hand-offs go through the API of a first service, then the progress the worker would have made is
+ * written through its store (rows and history, helpers/store-tables.ts); once it is closed, a second
+ * service opens the file, starting from what is stored. No worker runs: nothing moves unless the test
+ * moves it.
  */
-import Database from 'better-sqlite3';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServeFlags } from '../../src/config.js';
 import { testService, type TestService } from '../helpers/service.js';
+import { forceRow } from '../helpers/store-tables.js';
 
 export interface RowValues {
   state?: string;
@@ -43,7 +44,7 @@ export interface Seeder {
 export async function seededService<T>(flags: ServeFlags & { authToken: string }, plan: (seed: Seeder) => Promise<T>): Promise<{ svc: TestService; planned: T }> {
   const dir = mkdtempSync(join(tmpdir(), 'ddsrv-seed-'));
   const database = join(dir, 'ddsrv.db');
-  const writes: ((db: Database.Database) => void)[] = [];
+  const writes: (() => Promise<void>)[] = [];
   const first = await testService({ ...flags, database });
   let planned: T;
   try {
@@ -59,25 +60,15 @@ export async function seededService<T>(flags: ServeFlags & { authToken: string }
         return res.json().terminations.map((t: { id: number }) => t.id);
       },
       set(id, values) {
-        const keys = Object.keys(values);
-        const sql = `UPDATE terminations SET ${keys.map((k) => `${k} = @${k}`).join(', ')} WHERE id = @id`;
-        writes.push((db) => assert.equal(db.prepare(sql).run({ ...values, id }).changes, 1, `termination ${id}`));
+        writes.push(() => forceRow(first.store, id, values));
       },
       history(id, events) {
-        const sql = 'INSERT INTO termination_history (termination_id, at, state, step, event, detail) VALUES (?, ?, ?, ?, ?, ?)';
-        writes.push((db) => {
-          for (const e of events) db.prepare(sql).run(id, e.at, e.state, e.step, e.event, e.detail ?? null);
-        });
+        writes.push(() => forceRow(first.store, id, {}, events.map((e) => ({ at: e.at, state: e.state, step: e.step, event: e.event, detail: e.detail ?? null }))));
       },
     });
+    for (const write of writes) await write();
   } finally {
     await first.close();
-  }
-  const db = new Database(database);
-  try {
-    db.transaction(() => writes.forEach((write) => write(db)))();
-  } finally {
-    db.close();
   }
   const second = await testService({ ...flags, database });
   const svc: TestService = {

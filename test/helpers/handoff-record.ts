@@ -1,6 +1,6 @@
 // A HandOffRecord (what the store records for one hand-off document) with neutral defaults: us-east-1,
 // no project, component, address or user data, due and first looked at at `at`, straight to terminate.
-import type { HandOffRecord } from '../../src/store/store.js';
+import type { HandOffRecord } from '../../src/store/ports.js';
 
 export function handOffRecord(instanceIds: string[], at: number, over: Partial<HandOffRecord> = {}): HandOffRecord {
   return {

@@ -15,9 +15,9 @@ import { createLogger } from '../../src/logger.js';
 import { parseNotifyConfig, type NotifyConfig } from '../../src/notify/config.js';
 import { Notifier } from '../../src/notify/deliver.js';
 import { createService, type Service } from '../../src/server.js';
-import { notificationQueueOf, notifyOn } from '../../src/worker/legacy-queues.js';
 import { FakeClock } from './fake-clock.js';
 import { json } from './service.js';
+import { outboxRows } from './store-tables.js';
 
 export interface Received {
   headers: IncomingHttpHeaders;
@@ -95,8 +95,8 @@ export async function harness(config: NotifyConfig, dbPath?: string, { skewMs = 
   }
   let skew = skewMs;
   const timer = new FakeClock();
-  const notifier = new Notifier(notificationQueueOf(svc.store), config, capture, svc.metrics, { ...FAST, timer, now: () => Date.now() + skew });
-  notifyOn(svc.store, config.on);
+  const notifier = new Notifier(svc.store.notifications, config, capture, svc.metrics, { ...FAST, timer, now: () => Date.now() + skew });
+  svc.store.notifyOn(config.on);
   await notifier.start();
   await timer.untilWaiting();
   return { svc, notifier, dir, dbPath: path, log, advance: (ms) => void (skew += ms) };
@@ -110,11 +110,11 @@ export async function handOff(svc: Service, ids: string[], extra: Record<string,
 
 /** What the worker records when it settles a row in `state` (as its real steps do). */
 export async function settle(svc: Service, id: number, state: string, detail: string) {
-  await svc.store.claimDue('w', Date.now() + 3_600_000 * 2, 30_000, 10_000);
-  const settled = await svc.store.applyOutcomes('w', [{ id, state, step: 'terminate', nextAttemptAt: null, attempts: 'keep', reason: detail, event: `terminate.${state}`, detail }], Date.now());
+  await svc.store.work.claim('w', Date.now() + 3_600_000 * 2, 30_000, 10_000);
+  const settled = await svc.store.work.settle('w', [{ id, state, step: 'terminate', nextAttemptAt: null, attempts: 'keep', reason: detail, event: `terminate.${state}`, detail }], Date.now());
   assert.deepEqual(settled, [id]);
-  await svc.store.releaseLeases('w', Date.now());
+  await svc.store.work.release('w', Date.now());
 }
 
-export const outbox = (svc: Service) => svc.store.db.selectFrom('notification_outbox').selectAll().orderBy('id').execute();
+export const outbox = (svc: Service) => outboxRows(svc.store);
 export const config = (receiver: Receiver, extra: Partial<NotifyConfig> = {}): NotifyConfig => ({ ...parseNotifyConfig({ notifyUrl: receiver.url, notifyOn: 'failed,cancelled,refused' })!, timeoutMs: 300, ...extra });

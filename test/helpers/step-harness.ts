@@ -10,17 +10,13 @@ import type { AwsClients } from '../../src/aws/clients.js';
 import { createLogger } from '../../src/logger.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { Policy } from '../../src/policy/resolve.js';
-import { connect } from '../../src/store/connect.js';
-import { migrateToLatest } from '../../src/store/migrate.js';
-import type { TerminationRow } from '../../src/store/schema.js';
-import { saveStepData } from '../../src/store/step-data.js';
-import { TerminationStore } from '../../src/store/store.js';
+import { openStore } from '../../src/store/open.js';
+import type { Store, TerminationRow } from '../../src/store/ports.js';
 import { stepOf } from '../../src/worker/pipeline.js';
 import { StepKit, type PipelineTuning } from '../../src/worker/step-kit.js';
 import { STEPS } from '../../src/worker/steps/registry.js';
 import type { StepData } from '../../src/worker/step-data.js';
 import type { Step, StepContext, StepDefinition, StepResult } from '../../src/worker/steps/step.js';
-import { workQueueOf } from '../../src/worker/legacy-queues.js';
 
 export const OWNER = 'test-owner';
 
@@ -42,7 +38,7 @@ export function scriptedClient(sent: SentCommand[], script: (name: string, input
 }
 
 export interface StepHarness {
-  store: TerminationStore;
+  store: Store;
   clock: { now: number };
   ctx: StepContext;
   kit: StepKit;
@@ -58,13 +54,11 @@ export interface StepHarness {
 
 export async function stepHarness(clients: Partial<Record<keyof AwsClients, () => unknown>>, policyYaml = '', tuning: Partial<PipelineTuning> = {}): Promise<StepHarness> {
   const dir = mkdtempSync(join(tmpdir(), 'ddsrv-step-'));
-  const c = await connect(join(dir, 'step.db'));
-  await migrateToLatest(c.db, c.engine);
-  const store = new TerminationStore(c.db, c.engine, c);
+  const store = await openStore({ database: join(dir, 'step.db') });
   const clock = { now: 1_800_000_000_000 };
-  const ctx: StepContext = { owner: OWNER, queue: workQueueOf(store), log: createLogger('silent'), now: () => clock.now };
+  const ctx: StepContext = { owner: OWNER, queue: store.work, log: createLogger('silent'), now: () => clock.now };
   const kit = new StepKit({ clients: clients as unknown as AwsClients, policy: new Policy(parsePolicy(policyYaml), 0), dryRun: false, tuning }, STEPS);
-  const reload = async (rows: TerminationRow[]) => Promise.all(rows.map(async (r) => (await store.get(r.id))!));
+  const reload = async (rows: TerminationRow[]) => Promise.all(rows.map(async (r) => (await store.reads.get(r.id))!.row));
   return {
     store,
     clock,
@@ -72,7 +66,7 @@ export async function stepHarness(clients: Partial<Record<keyof AwsClients, () =
     kit,
     step: (definition) => stepOf(definition, kit),
     async rows(ids, data, opts = {}) {
-      await store.recordHandOffs(
+      await store.handOffs.recordHandOffs(
         [
           {
             region: 'us-east-1',
@@ -91,8 +85,8 @@ export async function stepHarness(clients: Partial<Record<keyof AwsClients, () =
         ],
         clock.now,
       );
-      const claimed = await store.claimDue(OWNER, clock.now, 3_600_000, 10_000);
-      await saveStepData(store, OWNER, claimed.map((r) => ({ id: r.id, json: JSON.stringify(data) })), clock.now);
+      const claimed = await store.work.claim(OWNER, clock.now, 3_600_000, 10_000);
+      await store.work.saveProgress(OWNER, claimed.map((r) => ({ id: r.id, json: JSON.stringify(data) })), clock.now);
       return reload(claimed);
     },
     reload,

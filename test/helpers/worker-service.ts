@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ServeFlags } from '../../src/config.js';
 import type { TerminationRow } from '../../src/store/schema.js';
 import { json, testService, type TestService } from './service.js';
+import { rowOf } from './store-reads.js';
 
 export async function workerService(flags: ServeFlags = {}, policy?: string): Promise<TestService> {
   let policyDir: string | undefined;
@@ -43,7 +44,7 @@ export async function handOff(svc: TestService, ids: string[], region: string, e
 export async function waitFinal(svc: TestService, ids: number[], timeoutMs = 20_000): Promise<TerminationRow[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const rows = await Promise.all(ids.map((id) => svc.store.get(id)));
+    const rows = await Promise.all(ids.map((id) => rowOf(svc.store, id)));
     if (rows.every((r) => r && r.next_attempt_at === null)) return rows.map((r) => r!);
     if (Date.now() > deadline) throw new Error(`not final in time: ${JSON.stringify(rows.map((r) => [r?.id, r?.state, r?.step, r?.reason]))}`);
     await sleep(50);

@@ -54,15 +54,15 @@ describe('notifications', () => {
   test('the same state twice for one termination (a retried step) notifies once', async () => {
     h = await harness(config(receiver, { on: new Set(['terminating']) }));
     const [a] = await handOff(h.svc, ['i-0000000000000d011']);
-    await h.svc.store.claimDue('w', Date.now() + 7_200_000, 30_000, 10);
-    await h.svc.store.enterState('w', [a!], 'terminating', 'terminate.started', Date.now());
-    await h.svc.store.enterState('w', [a!], 'terminating', 'terminate.started', Date.now());
+    await h.svc.store.work.claim('w', Date.now() + 7_200_000, 30_000, 10);
+    await h.svc.store.work.enter('w', [a!], 'terminating', 'terminate.started', Date.now());
+    await h.svc.store.work.enter('w', [a!], 'terminating', 'terminate.started', Date.now());
     assert.equal(await h.notifier.runOnce(), 1);
     h.advance(LATER);
     assert.equal(await h.notifier.runOnce(), 0, 'nothing comes due again');
     assert.equal(receiver.received.length, 1);
     assert.equal((await outbox(h.svc)).length, 1);
-    await h.svc.store.releaseLeases('w', Date.now());
+    await h.svc.store.work.release('w', Date.now());
   });
 
   test('an operator cancel is notified, in the Slack form when asked', async () => {

@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { notificationQueueOf } from '../../src/worker/legacy-queues.js';
 import { config, handOff, harness, LATER, outbox, Receiver, settle } from '../helpers/notify-harness.js';
 
 describe('durable across a restart', () => {
@@ -48,7 +47,7 @@ describe('durable across a restart', () => {
       const [a] = await handOff(h.svc, ['i-0000000000000e011']);
       await settle(h.svc, a!, 'failed', 'boom');
       // A deliverer that claimed it for an hour and then died (the lease would hold it that long).
-      assert.equal((await notificationQueueOf(h.svc.store).claim('dead-process', Date.now(), 3_600_000, 10)).length, 1);
+      assert.equal((await h.svc.store.notifications.claim('dead-process', Date.now(), 3_600_000, 10)).length, 1);
       await h.notifier.stop();
       await h.svc.close();
       assert.equal(receiver.received.length, 0);

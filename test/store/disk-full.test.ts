@@ -16,6 +16,7 @@ import { resolveServeConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createService, type Service } from '../../src/server.js';
 import { json } from '../helpers/service.js';
+import { terminationRows } from '../helpers/store-tables.js';
 
 const MOUNT_SIZE = 4 * 1024 * 1024;
 const BALLAST_SIZE = 2 * 1024 * 1024;
@@ -108,7 +109,7 @@ describe('a full disk under SQLite', { skip: 'skip' in mounted ? mounted.skip : 
     // Nothing acknowledged was lost: every 2xx hand-off is in the database, read back after a restart.
     await svc.close();
     svc = await open();
-    const rows = await svc.store.db.selectFrom('terminations').select('instance_id').execute();
+    const rows = await terminationRows(svc.store);
     const stored = new Set(rows.map((r) => r.instance_id));
     assert.deepEqual(acknowledged.filter((id) => !stored.has(id)), []);
   });

@@ -18,7 +18,7 @@ import { resolveServeConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createService, StartupError, type Service } from '../../src/server.js';
 import { connect, engineOf } from '../../src/store/connect.js';
-import { migrateToLatest, SchemaTooNewError } from '../../src/store/migrate.js';
+import { migrateSchema, SchemaTooNewError } from '../../src/store/migrate.js';
 import { MIGRATIONS } from '../../src/store/migrations/index.js';
 import { parsePostgresUrl, POSTGRES_DEFAULTS, PostgresUrlError, redactUrl } from '../../src/store/postgres/connect.js';
 import { createTestDatabase, postgresSkip, queryDatabase, type TestDatabase } from '../helpers/postgres.js';
@@ -143,7 +143,7 @@ describe('postgres', { skip }, () => {
     try {
       const conns = await Promise.all(Array.from({ length: 6 }, () => connect(fresh.url)));
       try {
-        const applied = await Promise.all(conns.map((c) => migrateToLatest(c.db, c.engine)));
+        const applied = await Promise.all(conns.map((c) => migrateSchema(c.db, c.dialect)));
         const all = Object.keys(MIGRATIONS).sort();
         assert.deepEqual(applied.filter((a) => a.length > 0), [all], `exactly one replica applied the migrations: ${JSON.stringify(applied)}`);
         const rows = await queryDatabase<{ name: string }>(fresh.url, 'select name from kysely_migration order by name');
@@ -162,7 +162,7 @@ describe('postgres', { skip }, () => {
     const newer = await createTestDatabase('newer');
     try {
       const c = await connect(newer.url);
-      await migrateToLatest(c.db, c.engine);
+      await migrateSchema(c.db, c.dialect);
       await sql`insert into kysely_migration (name, timestamp) values ('999_next_release', '2030-01-01T00:00:00.000Z')`.execute(c.db);
       await c.db.destroy();
       const config = resolveServeConfig({ database: newer.url, logLevel: 'silent' }, {});

@@ -21,7 +21,7 @@ import { startHookServer, type HookServer } from '../helpers/hook-server.js';
 import { createFleet } from '../helpers/lb-fixtures.js';
 import { awsTestEnv, motoSkip, startMoto, type Moto } from '../helpers/moto.js';
 import { json, testService } from '../helpers/service.js';
-import { workQueueOf } from '../../src/worker/legacy-queues.js';
+import { rowOf } from '../helpers/store-reads.js';
 
 const REGION = 'us-east-1';
 
@@ -55,7 +55,7 @@ describe('AWS calls per instance, per step', { skip: motoSkip() }, () => {
     const clients = new AwsClients({ maxAttempts: 1, connectTimeoutMs: 1000, requestTimeoutMs: 10_000 });
     const policy = new Policy(parsePolicy(`defaults:\n  drain:\n    hook:\n      url: "${hook.base}/drain?id={instance_id}&ip={private_ip}"\n`), 0);
     const worker = new Worker(
-      workQueueOf(svc.store),
+      svc.store.work,
       pipelineSteps({
         clients,
         policy,
@@ -76,7 +76,7 @@ describe('AWS calls per instance, per step', { skip: motoSkip() }, () => {
       worker.start();
       const deadline = Date.now() + 60_000;
       for (;;) {
-        const rows = await Promise.all(ids.map((id) => svc.store.get(id)));
+        const rows = await Promise.all(ids.map((id) => rowOf(svc.store, id)));
         if (rows.every((r) => r?.next_attempt_at === null)) {
           assert.deepEqual([...new Set(rows.map((r) => r!.state))], ['terminated'], JSON.stringify(rows.filter((r) => r!.state !== 'terminated').slice(0, 2)));
           break;

@@ -8,6 +8,7 @@ import { afterEach, test } from 'node:test';
 import { drainWaitStep, pollDelayMs } from '../../src/worker/steps/drain-wait.js';
 import { readStepData, type StepData } from '../../src/worker/step-data.js';
 import { scriptedClient, stepHarness, type SentCommand, type StepHarness } from '../helpers/step-harness.js';
+import { historyOf } from '../helpers/store-reads.js';
 
 const TG = 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef';
 const ID = 'i-0123456789abcdef0';
@@ -66,7 +67,7 @@ test('draining, draining, unused: waits twice (no lease, no attempt, no history 
   // One DescribeTargetHealth per look, asking only for this batch's targets, on their registered port.
   assert.deepEqual(sent.map((s) => s.name), ['DescribeTargetHealth', 'DescribeTargetHealth', 'DescribeTargetHealth']);
   assert.deepEqual(sent[0]!.input, { TargetGroupArn: TG, Targets: [{ Id: ID, Port: 80 }] });
-  const history = await h.store.history(row!.id);
+  const history = await historyOf(h.store, row!.id);
   assert.deepEqual(history.map((e) => e.event), ['drain_wait.started'], 'looks add no history; the loop records the outcome');
 });
 

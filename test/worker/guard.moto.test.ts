@@ -10,6 +10,7 @@ import { CreateTagsCommand } from '@aws-sdk/client-ec2';
 import { ec2Client, instanceStates, launchInstances } from '../helpers/ec2-fixtures.js';
 import { awsTestEnv, motoSkip, startMoto, type Moto } from '../helpers/moto.js';
 import { handOff, waitFinal, workerService } from '../helpers/worker-service.js';
+import { rowOf, historyOf } from '../helpers/store-reads.js';
 
 const POLICY = `
 guard:
@@ -46,7 +47,7 @@ describe('guards against moto', { skip: motoSkip() }, () => {
       assert.match(by.get(guarded!)!.reason!, /protect tag 'ddsrv:protect'/);
       for (const id of [untagged!, wrongTeam!, wrongApp!, guarded!]) {
         assert.equal(by.get(id)!.state, 'refused', id);
-        assert.deepEqual((await svc.store.history(by.get(id)!.id)).map((h) => h.event), ['guard.refused'], 'refused before any change');
+        assert.deepEqual((await historyOf(svc.store, by.get(id)!.id)).map((h) => h.event), ['guard.refused'], 'refused before any change');
       }
       const states = await instanceStates(moto.endpoint, 'us-east-1', all);
       assert.deepEqual([untagged, wrongTeam, wrongApp, guarded].map((id) => states[id!]), ['running', 'running', 'running', 'running']);
@@ -88,14 +89,14 @@ describe('guards against moto', { skip: motoSkip() }, () => {
       const [late] = await launchInstances(moto.endpoint, 'us-east-1', 1, { tags: { team: 'payments', app: 'shop' } });
       const [id] = await handOff(svc, [late!], 'us-east-1', { project: 'shop' });
       const deadline = Date.now() + 5000;
-      while ((await svc.store.get(id!))!.step !== 'terminate' && Date.now() < deadline) await sleep(50);
-      assert.equal((await svc.store.get(id!))!.step, 'terminate', 'passed the first guard check, waiting for its due time');
+      while ((await rowOf(svc.store, id!))!.step !== 'terminate' && Date.now() < deadline) await sleep(50);
+      assert.equal((await rowOf(svc.store, id!))!.step, 'terminate', 'passed the first guard check, waiting for its due time');
       const ec2 = ec2Client(moto.endpoint, 'us-east-1');
       await ec2.send(new CreateTagsCommand({ Resources: [late!], Tags: [{ Key: 'ddsrv:protect', Value: 'hands off' }] }));
       ec2.destroy();
       const [row] = await waitFinal(svc, [id!]);
       assert.equal(row!.state, 'refused');
-      const events = (await svc.store.history(id!)).map((h) => h.event);
+      const events = (await historyOf(svc.store, id!)).map((h) => h.event);
       assert.equal(events[0], 'guard.ok');
       assert.equal(events.at(-1), 'terminate.refused');
       assert.equal((await instanceStates(moto.endpoint, 'us-east-1', [late!]))[late!], 'running');
@@ -114,7 +115,7 @@ describe('guards against moto', { skip: motoSkip() }, () => {
       assert.equal(by.get(plain!)!.state, 'terminated');
       assert.equal(by.get(locked!)!.state, 'refused');
       assert.match(by.get(locked!)!.reason!, /termination protection is on.*not attempted/);
-      assert.deepEqual((await svc.store.history(by.get(locked!)!.id)).map((h) => h.event), ['guard.refused']);
+      assert.deepEqual((await historyOf(svc.store, by.get(locked!)!.id)).map((h) => h.event), ['guard.refused']);
       assert.equal((await instanceStates(moto.endpoint, 'us-east-1', [locked!]))[locked!], 'running');
     } finally {
       await svc.close();

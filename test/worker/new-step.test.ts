@@ -11,13 +11,13 @@ import { createLogger } from '../../src/logger.js';
 import { planHandOff } from '../../src/policy/plan-handoff.js';
 import { parsePolicy } from '../../src/policy/load.js';
 import { Policy } from '../../src/policy/resolve.js';
-import { workQueueOf } from '../../src/worker/legacy-queues.js';
 import { Worker } from '../../src/worker/loop.js';
 import { pipelineSteps } from '../../src/worker/pipeline.js';
 import { StepKit } from '../../src/worker/step-kit.js';
 import { STEPS } from '../../src/worker/steps/registry.js';
 import { scriptedClient, stepHarness, type SentCommand, type StepHarness } from '../helpers/step-harness.js';
 import { announceStopStep } from './fixtures/announce-stop.js';
+import { rowOf, historyOf } from '../helpers/store-reads.js';
 
 // The registry with the new step's one line, just before the termination.
 const WITH_ANNOUNCE = [...STEPS.slice(0, -1), announceStopStep, STEPS.at(-1)!];
@@ -57,7 +57,7 @@ test('a real worker runs the new step in its place, then stops the instance', as
   const policy = new Policy(parsePolicy(STOP_ONLY), 0);
   const now = Date.now();
   const plan = planHandOff(WITH_ANNOUNCE, policy, doc, now);
-  const handedOff = await h.store.recordHandOffs(
+  const handedOff = await h.store.handOffs.recordHandOffs(
     [
       {
         region: 'us-east-1',
@@ -78,7 +78,7 @@ test('a real worker runs the new step in its place, then stops the instance', as
   );
   const scheduled = handedOff[0]![0]!;
   const worker = new Worker(
-    workQueueOf(h.store),
+    h.store.work,
     pipelineSteps({ clients, policy, dryRun: false }, WITH_ANNOUNCE),
     { leaseMs: 30_000, pollMs: 20, claimLimit: 100, retry: { baseMs: 100, maxMs: 1000, maxAttempts: 3 } },
     createLogger('silent'),
@@ -86,16 +86,16 @@ test('a real worker runs the new step in its place, then stops the instance', as
   worker.start();
   try {
     const deadline = Date.now() + 10_000;
-    while ((await h.store.get(scheduled.id))?.next_attempt_at !== null) {
+    while ((await rowOf(h.store, scheduled.id))?.next_attempt_at !== null) {
       if (Date.now() > deadline) throw new Error('not done in time');
       await sleep(20);
     }
   } finally {
     await worker.stop();
   }
-  const row = (await h.store.get(scheduled.id))!;
+  const row = (await rowOf(h.store, scheduled.id))!;
   assert.equal(row.state, 'stopped');
-  const events = (await h.store.history(row.id)).map((e) => e.event);
+  const events = (await historyOf(h.store, row.id)).map((e) => e.event);
   assert.deepEqual(events.slice(events.indexOf('announce_stop.ok')), ['announce_stop.ok', 'terminate.started', 'terminate.stopped']);
   assert.deepEqual(sent.map((s) => s.name), ['StopInstances']);
 });

@@ -8,8 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { connect } from '../../src/store/connect.js';
-import { TerminationStore } from '../../src/store/store.js';
+import { openStore } from '../../src/store/open.js';
 import { instanceStates } from '../helpers/ec2-fixtures.js';
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { startHookServer, type HookServer } from '../helpers/hook-server.js';
@@ -66,10 +65,9 @@ describe('drain pipeline across kill -9 and restart', { skip: motoSkip() }, () =
 
   /** The row's history, read from the database once no process holds it. */
   async function history(db: string, id: number) {
-    const c = await connect(db);
-    const store = new TerminationStore(c.db, c.engine, c);
+    const store = await openStore({ database: db });
     try {
-      return { row: (await store.get(id))!, history: await store.history(id) };
+      return (await store.reads.get(id))!;
     } finally {
       await store.close();
     }

@@ -16,6 +16,7 @@ import { awsTestEnv, motoSkip, startMoto, type Moto } from '../helpers/moto.js';
 import type { TestService } from '../helpers/service.js';
 import { handOff as handOffTo, waitFinal, workerService } from '../helpers/worker-service.js';
 import { readStepData } from '../../src/worker/step-data.js';
+import { historyOf } from '../helpers/store-reads.js';
 
 const REGION = 'us-east-1';
 
@@ -44,7 +45,7 @@ describe('drain pipeline against moto', { skip: motoSkip() }, () => {
   const service = (policy: string) => workerService({ maxAttempts: '4' }, policy);
   const handOff = (svc: TestService, ids: string[], extra: Record<string, unknown> = {}) => handOffTo(svc, ids, REGION, extra);
 
-  const events = async (svc: TestService, id: number) => (await svc.store.history(id)).map((h) => h.event);
+  const events = async (svc: TestService, id: number) => (await historyOf(svc.store, id)).map((h) => h.event);
   const callsWith = (action: string, id: string) => proxy.requests.filter((r) => r.action === action && r.instanceIds.includes(id)).length;
 
   async function privateIp(id: string): Promise<string> {
@@ -129,7 +130,7 @@ ${extra}`;
       assert.equal(data.drain?.result, 'drained');
       assert.equal(data.hook?.result, 'ok');
       assert.equal(data.hook?.lastStatus, 200);
-      const history = await svc.store.history(id!);
+      const history = await historyOf(svc.store, id!);
       assert.match(history.find((h) => h.event === 'asg_detach.ok')!.detail!, new RegExp(`detached from group ${fleet.group}.*no replacement`));
       assert.match(history.find((h) => h.event === 'lb_deregister.ok')!.detail!, /target group .*classic load balancer/);
       assert.match(history.find((h) => h.event === 'drain_hook.ok')!.detail!, /POST http:\/\/127\.0\.0\.1:\d+\/drain\/web answered 200/);
@@ -214,7 +215,7 @@ ${extra}`;
       assert.equal(a!.state, 'terminated');
       const evA = await events(svc, goesOnId!);
       assert.deepEqual(evA.filter((e) => e.startsWith('drain_hook')), ['drain_hook.started', 'drain_hook.retry', 'drain_hook.started', 'drain_hook.failed']);
-      const failed = (await svc.store.history(goesOnId!)).find((h) => h.event === 'drain_hook.failed')!;
+      const failed = (await historyOf(svc.store, goesOnId!)).find((h) => h.event === 'drain_hook.failed')!;
       assert.match(failed.detail!, /failed after 2 calls: POST .* answered 503 .*going on \(on_failure: continue\)/);
       assert.equal(readStepData(a!).hook?.lastStatus, 503);
 

@@ -15,11 +15,11 @@ import { Policy } from '../../src/policy/resolve.js';
 import type { TerminationRow } from '../../src/store/schema.js';
 import { Worker } from '../../src/worker/loop.js';
 import { pipelineSteps } from '../../src/worker/pipeline.js';
-import { workQueueOf } from '../../src/worker/legacy-queues.js';
 import { RESTORE_STEPS } from '../../src/worker/steps/registry.js';
 import { createFleet, groupState } from '../helpers/lb-fixtures.js';
 import { awsTestEnv, motoSkip, startMoto, type Moto } from '../helpers/moto.js';
 import { json, testService, type TestService } from '../helpers/service.js';
+import { rowOf } from '../helpers/store-reads.js';
 
 const REGION = 'us-east-1';
 
@@ -36,7 +36,7 @@ describe('AWS calls of a restore', { skip: motoSkip() }, () => {
   async function until(svc: TestService, ids: number[], done: (r: TerminationRow) => boolean): Promise<TerminationRow[]> {
     const deadline = Date.now() + 90_000;
     for (;;) {
-      const rows = (await Promise.all(ids.map((id) => svc.store.get(id)))).map((r) => r!);
+      const rows = (await Promise.all(ids.map((id) => rowOf(svc.store, id)))).map((r) => r!);
       if (rows.every(done)) return rows;
       if (Date.now() > deadline) throw new Error(`not in time: ${JSON.stringify(rows.slice(0, 2))}`);
       await sleep(100);
@@ -52,7 +52,7 @@ describe('AWS calls of a restore', { skip: motoSkip() }, () => {
     const clients = new AwsClients({ maxAttempts: 1, connectTimeoutMs: 1000, requestTimeoutMs: 10_000 });
     const worker = () =>
       new Worker(
-        workQueueOf(svc.store),
+        svc.store.work,
         pipelineSteps({
           clients,
           policy: new Policy(parsePolicy(''), 0),

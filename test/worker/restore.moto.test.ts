@@ -17,6 +17,7 @@ import { awsTestEnv, motoSkip, startMoto, type Moto } from '../helpers/moto.js';
 import { json } from '../helpers/service.js';
 import type { TestService } from '../helpers/service.js';
 import { waitFinal, workerService } from '../helpers/worker-service.js';
+import { rowOf, historyOf } from '../helpers/store-reads.js';
 
 const REGION = 'us-east-1';
 const TOKEN = 'moto-restore-token-0123456789';
@@ -68,7 +69,7 @@ describe('cancel with restore against moto', { skip: motoSkip() }, () => {
     const id = res.json().terminations[0].id as number;
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const row = await svc.store.get(id);
+      const row = await rowOf(svc.store, id);
       // Drained: waiting at the terminate step for its due time, an hour away.
       if (row?.step === 'terminate' && row.lease_owner === null) break;
       if (Date.now() > deadline) throw new Error(`not drained in time: ${row?.state} ${row?.step} ${row?.reason}`);
@@ -80,7 +81,7 @@ describe('cancel with restore against moto', { skip: motoSkip() }, () => {
   }
 
   const cancelRestore = (id: number) => svc.app.inject({ method: 'POST', url: `/api/v1/terminations/${id}/cancel`, headers: { ...json, ...auth }, payload: { restore: true, reason: 'rollback' } });
-  const events = async (id: number) => (await svc.store.history(id)).map((h) => h.event);
+  const events = async (id: number) => (await historyOf(svc.store, id)).map((h) => h.event);
 
   test('drained, then cancelled with restore: back in its group, its target groups on their ports and its classic ELB', { timeout: 90_000 }, async () => {
     const fleet = await createFleet(moto.endpoint, REGION, 2);
@@ -109,7 +110,7 @@ describe('cancel with restore against moto', { skip: motoSkip() }, () => {
 
     const history = await events(id);
     assert.deepEqual(history.slice(history.indexOf('cancelled.restore')), ['cancelled.restore', 'restore_asg.started', 'restore_asg.ok', 'restore_lb.started', 'restored']);
-    const last = (await svc.store.history(id)).at(-1)!;
+    const last = (await historyOf(svc.store, id)).at(-1)!;
     assert.match(last.detail!, new RegExp(`Auto Scaling group ${fleet.group}`));
     assert.match(last.detail!, /target group alt-[^ ]+ \(port 8080\)/);
     assert.match(last.detail!, new RegExp(`classic load balancer ${fleet.classicName}`));

@@ -4,21 +4,18 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { connect } from '../../src/store/connect.js';
-import { migrateToLatest } from '../../src/store/migrate.js';
-import { saveStepData } from '../../src/store/step-data.js';
-import { TerminationStore } from '../../src/store/store.js';
+import { openStore } from '../../src/store/open.js';
+import type { Store } from '../../src/store/ports.js';
 import { readStepData } from '../../src/worker/step-data.js';
 import { freshDatabase } from '../helpers/fresh-database.js';
 import { postgresSkip } from '../helpers/postgres.js';
+import { historyOf, rowOf } from '../helpers/store-reads.js';
 
 const T0 = 1_750_000_000_000;
 
-async function open(engine: 'sqlite' | 'postgres'): Promise<{ store: TerminationStore; close(): Promise<void> }> {
+async function open(engine: 'sqlite' | 'postgres'): Promise<{ store: Store; close(): Promise<void> }> {
   const database = await freshDatabase(engine, 'stepdata');
-  const c = await connect(database.url);
-  await migrateToLatest(c.db, c.engine);
-  const store = new TerminationStore(c.db, c.engine, c);
+  const store = await openStore({ database: database.url });
   return {
     store,
     async close() {
@@ -33,17 +30,16 @@ for (const engine of ['sqlite', 'postgres'] as const) {
     test('saved under the lease, with the history mark in the same transaction', async () => {
       const { store, close } = await open(engine);
       try {
-        await store.recordHandOffs(
+        await store.handOffs.recordHandOffs(
           [{ region: 'us-east-1', instanceIds: ['i-00000001', 'i-00000002', 'i-00000003'], ipAddress: null, project: null, component: null, userData: null, requestedBy: null, sourceIp: null, userAgent: null, dueAt: T0, firstStep: 'asg_detach', firstAttemptAt: T0 }],
           T0,
         );
-        const rows = await store.claimDue('me', T0, 30_000, 2);
+        const rows = await store.work.claim('me', T0, 30_000, 2);
         assert.equal(rows.length, 2);
         assert.equal(rows[0]!.step_data, null, 'a new row has no progress');
-        const other = (await store.claimDue('someone-else', T0, 30_000, 5))[0]!;
+        const other = (await store.work.claim('someone-else', T0, 30_000, 5))[0]!;
         const mark = { state: 'draining', step: 'drain_hook', event: 'drain_hook.started', detail: (id: number) => `call 1 for ${id}` };
-        const held = await saveStepData(
-          store,
+        const held = await store.work.saveProgress(
           'me',
           [
             { id: rows[0]!.id, json: JSON.stringify({ hook: { attempts: 1 } }) },
@@ -54,15 +50,15 @@ for (const engine of ['sqlite', 'postgres'] as const) {
           mark,
         );
         assert.deepEqual(held.sort(), [rows[0]!.id, rows[1]!.id].sort(), 'a row another worker holds is left alone');
-        const after = (await store.get(rows[0]!.id))!;
+        const after = (await rowOf(store, rows[0]!.id))!;
         assert.deepEqual(readStepData(after), { hook: { attempts: 1 } });
         assert.equal(after.state, 'draining');
-        assert.equal((await store.get(other.id))!.step_data, null);
-        const history = await store.history(rows[1]!.id);
+        assert.equal((await rowOf(store, other.id))!.step_data, null);
+        const history = await historyOf(store, rows[1]!.id);
         assert.deepEqual(history.map((h) => [h.event, h.step, h.state, h.detail, Number(h.at)]), [['drain_hook.started', 'drain_hook', 'draining', `call 1 for ${rows[1]!.id}`, T0 + 5]]);
         // Without a document, only the mark: step_data is kept.
-        await saveStepData(store, 'me', [{ id: rows[0]!.id }], T0 + 6, { ...mark, event: 'drain_wait.started', step: 'drain_wait' });
-        assert.deepEqual(readStepData((await store.get(rows[0]!.id))!), { hook: { attempts: 1 } });
+        await store.work.saveProgress('me', [{ id: rows[0]!.id }], T0 + 6, { ...mark, event: 'drain_wait.started', step: 'drain_wait' });
+        assert.deepEqual(readStepData((await rowOf(store, rows[0]!.id))!), { hook: { attempts: 1 } });
       } finally {
         await close();
       }

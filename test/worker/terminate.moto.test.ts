@@ -13,6 +13,7 @@ import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
 import { awsTestEnv, motoSkip, startMoto, type Moto } from '../helpers/moto.js';
 import { json, type TestService } from '../helpers/service.js';
 import { handOff as handOffTo, waitFinal, workerService } from '../helpers/worker-service.js';
+import { rowOf, historyOf } from '../helpers/store-reads.js';
 
 const REGION = 'us-east-1';
 const skip = motoSkip();
@@ -46,7 +47,7 @@ describe('terminate step against moto', { skip }, () => {
       const states = await instanceStates(moto.endpoint, REGION, instances);
       assert.ok(Object.values(states).every((s) => s === 'terminated' || s === 'shutting-down'), JSON.stringify(states));
       assert.equal(proxy.count('TerminateInstances'), 1);
-      const history = await svc.store.history(ids[0]!);
+      const history = await historyOf(svc.store, ids[0]!);
       // The drain steps run first (nothing to detach or deregister here), then the termination.
       assert.deepEqual(history.map((h) => h.event), ['asg_detach.started', 'asg_detach.ok', 'lb_deregister.started', 'lb_deregister.ok', 'terminate.started', 'terminate.ok']);
     } finally {
@@ -90,7 +91,7 @@ describe('terminate step against moto', { skip }, () => {
       const rows = await waitFinal(svc, ids);
       assert.deepEqual(rows.map((r) => r.state), ['terminated', 'terminated', 'terminated']);
       assert.equal(proxy.requests.filter((r) => r.action === 'TerminateInstances' && r.fault).length, 4);
-      const events = (await svc.store.history(ids[0]!)).map((h) => h.event);
+      const events = (await historyOf(svc.store, ids[0]!)).map((h) => h.event);
       assert.equal(events.filter((e) => e === 'terminate.retry').length, 4, events.join(','));
       assert.equal(rows[0]!.attempts, 4);
     } finally {
@@ -123,17 +124,17 @@ describe('terminate step against moto', { skip }, () => {
       const instances = await launchInstances(moto.endpoint, REGION, 3);
       const ids = await handOff(svc, instances);
       const deadline = Date.now() + 10_000;
-      let rows = await Promise.all(ids.map((id) => svc.store.get(id)));
+      let rows = await Promise.all(ids.map((id) => rowOf(svc.store, id)));
       while (rows.filter((r) => r?.state === 'terminated').length < 2 && Date.now() < deadline) {
         await sleep(50);
-        rows = await Promise.all(ids.map((id) => svc.store.get(id)));
+        rows = await Promise.all(ids.map((id) => rowOf(svc.store, id)));
       }
       assert.equal(rows.filter((r) => r?.state === 'terminated').length, 2);
       const waiting = rows.find((r) => r?.state !== 'terminated')!;
       assert.equal(waiting.state, 'draining', 'drained, waiting for its termination slot');
       assert.equal(waiting.attempts, 0);
       assert.ok(waiting.next_attempt_at! > Date.now() + 30_000, 'waits for the next window');
-      assert.deepEqual((await svc.store.history(waiting.id)).map((h) => h.event).slice(-1), ['terminate.deferred']);
+      assert.deepEqual((await historyOf(svc.store, waiting.id)).map((h) => h.event).slice(-1), ['terminate.deferred']);
     } finally {
       await svc.close();
     }

@@ -12,7 +12,6 @@ import { Worker } from '../../src/worker/loop.js';
 import type { Step, StepResult } from '../../src/worker/steps/step.js';
 import { RETRIES_AT_INFO } from '../../src/worker/transition-log.js';
 import { testService, type TestService } from '../helpers/service.js';
-import { workQueueOf } from '../../src/worker/legacy-queues.js';
 
 let svc: TestService | undefined;
 let worker: Worker | undefined;
@@ -60,7 +59,7 @@ function scriptedStep(name: string, script: (instanceId: string, run: number) =>
 
 async function handOff(s: TestService, instanceId: string, firstStep: string): Promise<number> {
   const now = Date.now();
-  const [scheduled] = await s.store.recordHandOffs(
+  const [scheduled] = await s.store.handOffs.recordHandOffs(
     [{ region: 'eu-west-1', instanceIds: [instanceId], ipAddress: null, project: null, component: 'web', userData: null, requestedBy: null, sourceIp: null, userAgent: null, dueAt: now, firstStep, firstAttemptAt: now }],
     now,
   );
@@ -97,7 +96,7 @@ test('levels, step, next_step and reasons of transition lines', async () => {
     })),
     scriptedStep('terminate', () => ({ kind: 'final', state: 'failed', event: 'terminate.failed', detail: 'TerminateInstances: OperationNotPermitted: termination protection is on' })),
   ];
-  worker = new Worker(workQueueOf(svc.store), steps, { leaseMs: 30_000, pollMs: 20, claimLimit: 100, retry: { baseMs: 1, maxMs: 5, maxAttempts: 10 } }, log);
+  worker = new Worker(svc.store.work, steps, { leaseMs: 30_000, pollMs: 20, claimLimit: 100, retry: { baseMs: 1, maxMs: 5, maxAttempts: 10 } }, log);
   const ids = {
     ok: await handOff(svc, ok, 'asg_detach'),
     retried: await handOff(svc, retried, 'asg_detach'),
@@ -154,7 +153,7 @@ test('a step that keeps failing ends failed at error, with every attempt in the 
   svc = await testService();
   const { log, lines } = memoryLogger();
   const steps = [scriptedStep('lb_deregister', () => ({ kind: 'retry', event: 'lb_deregister.retry', reason: 'DescribeTargetHealth: AccessDenied: not allowed', state: 'draining' }))];
-  worker = new Worker(workQueueOf(svc.store), steps, { leaseMs: 30_000, pollMs: 20, claimLimit: 100, retry: { baseMs: 1, maxMs: 5, maxAttempts: 2 } }, log);
+  worker = new Worker(svc.store.work, steps, { leaseMs: 30_000, pollMs: 20, claimLimit: 100, retry: { baseMs: 1, maxMs: 5, maxAttempts: 2 } }, log);
   await handOff(svc, 'i-00000000000000b01', 'lb_deregister');
   worker.start();
   const deadline = Date.now() + 10_000;

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { createLogger } from '../../src/logger.js';
 import type { Outcome } from '../../src/store/ports.js';
 import type { TerminationRow } from '../../src/store/schema.js';
-import { backoffMs, type RetryPolicy } from '../../src/worker/backoff.js';
+import { backoffMs, type RetryPolicy } from '../../src/lib/backoff.js';
 import { Worker, type WorkerOptions } from '../../src/worker/loop.js';
 import { RateWindow } from '../../src/worker/rate-limit.js';
 import type { Step, StepResult } from '../../src/worker/steps/step.js';

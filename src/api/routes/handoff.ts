@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { parseHandOff } from '../../domain/handoff.js';
 import type { Scheduled } from '../../store/ports.js';
-import { IsoClock } from '../../domain/iso-time.js';
+import { IsoClock } from '../../lib/iso-time.js';
 import { HttpError } from '../errors.js';
 import { CommitOutcomeUnknownError, storeFailureReason } from '../../store/failures.js';
 import type { AppDeps } from '../app.js';

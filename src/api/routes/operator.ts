@@ -1,5 +1,6 @@
 /**
- * The operator API (API.md §4), under /api/v1, behind the same authentication as hand-offs:
+ * The operator API (README "Operator API"; the OpenAPI document at /api/v1/openapi.json describes every
+ * parameter and answer), under /api/v1, behind the same authentication as hand-offs:
  *
  *   GET  /api/v1/terminations?state=&instance_id=&project=&component=&order=&limit=&cursor=
  *   GET  /api/v1/terminations/:id                 one termination with its full history

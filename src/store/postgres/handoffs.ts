@@ -3,7 +3,8 @@
  * live termination yet are inserted, the live one of the others is found, all in one durable transaction.
  */
 import type { Transaction } from 'kysely';
-import { chunks } from '../../domain/chunks.js';
+import { chunks } from '../../lib/chunks.js';
+import { groupBy } from '../../lib/group-by.js';
 import { IDS_PER_STATEMENT, ROWS_PER_INSERT } from '../batch-sizes.js';
 import type { HandOffWriter } from '../ports.js';
 import { answerDocuments, type Scheduled } from '../record-handoffs.js';
@@ -75,15 +76,9 @@ async function insertOrFind(trx: Transaction<Database>, rows: NewTerminationRow[
 }
 
 async function liveRows(trx: Transaction<Database>, wanted: NewTerminationRow[]) {
-  const byRegion = new Map<string, string[]>();
-  for (const r of wanted) {
-    const ids = byRegion.get(r.region);
-    if (ids) ids.push(r.instance_id);
-    else byRegion.set(r.region, [r.instance_id]);
-  }
   const out = [];
-  for (const [region, ids] of byRegion) {
-    for (const chunk of chunks([...new Set(ids)], IDS_PER_STATEMENT)) {
+  for (const [region, rows] of groupBy(wanted, (r) => r.region)) {
+    for (const chunk of chunks([...new Set(rows.map((r) => r.instance_id))], IDS_PER_STATEMENT)) {
       out.push(
         ...(await trx
           .selectFrom('terminations')

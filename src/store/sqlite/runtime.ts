@@ -1,8 +1,7 @@
 /**
- * The Node.js releases the SQLite store refuses. better-sqlite3 12's statements are `node::ObjectWrap`s;
- * compiled against Node 24.19+ or 26.4+ headers they abort the process (SIGABRT) when garbage-collected on
- * a runtime older than 24.22.0 or 26.4.0. How the installed binary was compiled is not known here, so every
- * release of those lines before the fix is refused. Measurements: docs/runtimes.md.
+ * The Node.js releases the SQLite store refuses: on them better-sqlite3 12 can abort the process when a
+ * prepared statement is garbage-collected, depending on headers it was compiled with, which are not known
+ * here; so every release of those lines before the fix is refused. Measured: docs/runtimes.md.
  */
 
 /** A release line whose runtime lacks the fix, and the first release that has it. */

@@ -17,7 +17,7 @@ import { classifyAwsError } from '../../aws/errors.js';
 import { describeInstanceRecords, goneReason, type InstanceRecord } from '../../aws/instances.js';
 import type { HookPolicy } from '../../policy/resolve.js';
 import type { TerminationRow } from '../../store/schema.js';
-import { mapWithLimit } from '../concurrency.js';
+import { mapWithLimit } from '../../lib/concurrency.js';
 import { buildHookUrl, displayUrl, HookUrlError } from '../hook-url.js';
 import { readStepData, type HookProgress, type StepData } from '../step-data.js';
 import type { StepKit } from '../step-kit.js';

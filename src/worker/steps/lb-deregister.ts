@@ -24,7 +24,7 @@ import { isolate, splitWhen } from '../../aws/isolate.js';
 import { formatDuration } from '../../domain/duration.js';
 import { groupBy } from '../../lib/group-by.js';
 import type { TerminationRow } from '../../store/schema.js';
-import { mapWithLimit } from '../concurrency.js';
+import { mapWithLimit } from '../../lib/concurrency.js';
 import { readStepData, type LbProgress, type LbTarget, type StepData } from '../step-data.js';
 import type { StepKit } from '../step-kit.js';
 import type { StepDefinition, StepResult } from './step.js';

@@ -15,7 +15,7 @@ import { classifyAwsError } from '../../aws/errors.js';
 import { describeInstanceRecords, goneReason } from '../../aws/instances.js';
 import { isolate, splitWhen } from '../../aws/isolate.js';
 import { attachInstances, ATTACH_MAX, describeGroupSizes } from '../../aws/restore-calls.js';
-import { chunks } from '../../domain/chunks.js';
+import { chunks } from '../../lib/chunks.js';
 import { groupBy } from '../../lib/group-by.js';
 import type { TerminationRow } from '../../store/schema.js';
 import { drained, readRestoreData, RESTORING, type RestoreData, type RestoreKit, type RestoreStepDefinition } from './restore-kit.js';

@@ -13,7 +13,7 @@ import { isolate, splitWhen } from '../../aws/isolate.js';
 import { registerTargets, registerWithClassic } from '../../aws/restore-calls.js';
 import { groupBy } from '../../lib/group-by.js';
 import type { TerminationRow } from '../../store/schema.js';
-import { mapWithLimit } from '../concurrency.js';
+import { mapWithLimit } from '../../lib/concurrency.js';
 import type { LbTarget } from '../step-data.js';
 import { drained, readRestoreData, RESTORING, type RestoreData, type RestoreKit, type RestoreStepDefinition } from './restore-kit.js';
 import type { StepResult } from './step.js';

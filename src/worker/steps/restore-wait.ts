@@ -10,7 +10,7 @@ import { describeTargetHealth, isLoadBalancerGone, targetGroupName, type Target 
 import { formatDuration } from '../../domain/duration.js';
 import { groupBy } from '../../lib/group-by.js';
 import type { TerminationRow } from '../../store/schema.js';
-import { mapWithLimit } from '../concurrency.js';
+import { mapWithLimit } from '../../lib/concurrency.js';
 import { pollDelayMs } from './drain-wait.js';
 import { progressOf, readRestoreData, RESTORING, type RestoreData, type RestoreKit, type RestoreStepDefinition } from './restore-kit.js';
 import type { StepResult } from './step.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { IsoClock } from '../../src/domain/iso-time.js';
+import { IsoClock } from '../../src/lib/iso-time.js';
 
 test('formats each time as toISOString does, also when the same time comes again or an earlier one follows', () => {
   const clock = new IsoClock();

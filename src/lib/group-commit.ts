@@ -1,7 +1,7 @@
 /**
- * Group commit: hand-offs that arrive while the store is busy (or within the same turn of the event
- * loop) are written together in one transaction, so durability costs one disk flush per group, not one
- * per request. Each caller's promise settles only after its group committed.
+ * Group commit: items that arrive while a write is under way (or within the same turn of the event loop)
+ * are written together by one call, so durability costs one disk flush per group, not one per request
+ * (server.ts uses it for hand-offs). Each caller's promise settles only after its group was written.
  */
 export class GroupCommit<In, Out> {
   private queue: { item: In; resolve: (out: Out) => void; reject: (err: unknown) => void }[] = [];

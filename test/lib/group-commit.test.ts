@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GroupCommit } from '../../src/store/group-commit.js';
+import { GroupCommit } from '../../src/lib/group-commit.js';
 
 test('concurrent submissions share one write, each gets its own result', async () => {
   const writes: number[][] = [];

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backoffMs, exhausted } from '../../src/worker/backoff.js';
+import { backoffMs, exhausted } from '../../src/lib/backoff.js';
 
 const policy = { baseMs: 1000, maxMs: 60_000, maxAttempts: 5 };
 
