@@ -65,7 +65,9 @@ const SSM_TIMEOUT_MAX_MS = 172_800_000;
 const ssm = z
   .strictObject({
     commands: z
-      .array(z.string().refine((c) => c.trim() !== '', { error: 'must not be empty (a command with something to run)' }))
+      .array(z.string({ error: 'must be a string (a command line)' }).refine((c) => c.trim() !== '', { error: 'must not be empty (a command with something to run)' }), {
+        error: (issue) => (issue.input === undefined ? 'is required: the commands to run on the instance' : 'must be a list of command strings'),
+      })
       .min(1, { error: 'must list at least one command' }),
     document: z.enum(SSM_DOCUMENTS).default('AWS-RunShellScript'),
     timeout: duration.default(600_000),

@@ -46,12 +46,13 @@ function scanPosix(command: string): Placeholder[] {
   const stack: { ctx: Context; depth: number }[] = [{ ctx: 'code', depth: 0 }];
   const top = () => stack[stack.length - 1]!;
   const heredoc = /<</.test(command) ? 'is in a command with a here-document (<<), whose text is not code' : null;
+  // Safe: shell code, also inside "$(...)" (its text is parsed afresh, its output stays one string);
+  // never under arithmetic, backticks or ${...}, which read the output or the text again.
   const problemHere = (): string | null => {
-    for (let k = stack.length - 1; k >= 0; k--) {
-      const c = stack[k]!.ctx;
-      if (c !== 'code' && c !== 'subst') return CONTEXT_PROBLEM[c];
-    }
-    return heredoc;
+    const topCtx = top().ctx;
+    if (topCtx !== 'code' && topCtx !== 'subst') return CONTEXT_PROBLEM[topCtx];
+    const under = stack.find((s) => s.ctx === 'arith' || s.ctx === 'backtick' || s.ctx === 'param');
+    return under ? CONTEXT_PROBLEM[under.ctx as 'arith' | 'backtick' | 'param'] : heredoc;
   };
   const quoted = (from: number, body: string, what: string) => {
     for (const m of body.matchAll(/\{([a-z_]+)\}/g)) {
