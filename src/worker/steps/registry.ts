@@ -5,13 +5,14 @@
  */
 import { asgDetachStep } from './asg-detach.js';
 import { drainHookStep } from './drain-hook.js';
+import { drainSsmStep } from './drain-ssm.js';
 import { drainWaitStep } from './drain-wait.js';
 import { guardStep } from './guard.js';
 import { lbDeregisterStep } from './lb-deregister.js';
 import type { StepDefinition } from './step.js';
 import { terminateStep } from './terminate.js';
 
-export const STEPS: readonly StepDefinition[] = [guardStep, asgDetachStep, lbDeregisterStep, drainWaitStep, drainHookStep, terminateStep];
+export const STEPS: readonly StepDefinition[] = [guardStep, asgDetachStep, lbDeregisterStep, drainWaitStep, drainHookStep, drainSsmStep, terminateStep];
 
 const BY_NAME = new Map(STEPS.map((s) => [s.name, s]));
 
