@@ -23,6 +23,8 @@ export type PollOutcome =
   | { kind: 'running'; status: string; progress: SsmProgress | null }
   | { kind: 'retry'; reason: string };
 
+/** Commands looked at at once, and invocations read at once per command. */
+const COMMAND_CONCURRENCY = 4;
 const GET_CONCURRENCY = 8;
 
 export async function pollAll(
@@ -33,7 +35,7 @@ export async function pollAll(
 ): Promise<Map<number, PollOutcome>> {
   const out = new Map<number, PollOutcome>();
   const byCommand = groupBy(waiting, (w) => `${w.row.region} ${w.progress.commandId}`);
-  await mapWithLimit([...byCommand.values()], GET_CONCURRENCY, async (group) => {
+  await mapWithLimit([...byCommand.values()], COMMAND_CONCURRENCY, async (group) => {
     const client = ssmFor(group[0]!.row.region);
     const commandId = group[0]!.progress.commandId!;
     let progress;
