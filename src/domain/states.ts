@@ -23,4 +23,4 @@ export function isState(value: string): value is State {
  * Temporary (issue 15): the step names for store/operator.ts only, until the operator's decisions move
  * to src/operator/ and ask worker/steps/registry.ts (the list of steps) instead. A test keeps the two equal.
  */
-export const STEPS = ['guard', 'asg_detach', 'lb_deregister', 'drain_wait', 'drain_hook', 'terminate'] as const;
+export const STEPS = ['guard', 'asg_detach', 'lb_deregister', 'drain_wait', 'drain_hook', 'drain_ssm', 'terminate'] as const;
