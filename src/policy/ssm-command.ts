@@ -26,6 +26,10 @@ export function dialectOf(document: SsmDocument): ShellDialect {
 /** What is wrong with one command template (empty when it is usable), for the policy's validation. */
 export function commandTemplateProblems(command: string, document: SsmDocument): string[] {
   const problems: string[] = [];
+  // The agent runs the commands as the lines of one script: a line continuation at the end would join
+  // this command to the next one (and a value with a newline would change how it is read).
+  const continuation = dialectOf(document) === 'posix' ? /(^|[^\\])(\\\\)*\\$/ : /(^|[^`])(``)*`$/;
+  if (continuation.test(command)) problems.push(`ends with ${dialectOf(document) === 'posix' ? 'a backslash' : 'a backtick'}, which would join it to the next command`);
   for (const p of scanPlaceholders(command, dialectOf(document))) {
     if (p.name === 'private_ip') {
       problems.push('{private_ip} is not available in SSM commands (the command runs on the instance itself)');
