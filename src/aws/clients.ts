@@ -7,6 +7,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingClient } from '@aws-sdk/client-elastic-load-balancing';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
 export interface AwsOptions {
@@ -25,6 +26,7 @@ export class AwsClients {
   private readonly autoScaling = new Map<string, AutoScalingClient>();
   private readonly elbv2 = new Map<string, ElasticLoadBalancingV2Client>();
   private readonly elb = new Map<string, ElasticLoadBalancingClient>();
+  private readonly ssm = new Map<string, SSMClient>();
 
   constructor(private readonly options: AwsOptions = DEFAULT_AWS_OPTIONS) {
     // The SDK warns on Node 20 (only) that its 2027 releases need Node 22: a concern for this project's
@@ -95,6 +97,16 @@ export class AwsClients {
     return client;
   }
 
+  /** Systems Manager (the SSM drain's Run Command). */
+  ssmFor(region: string): SSMClient {
+    let client = this.ssm.get(region);
+    if (!client) {
+      client = new SSMClient({ region, ...this.common() });
+      this.ssm.set(region, client);
+    }
+    return client;
+  }
+
   destroy(): void {
     for (const c of this.ec2.values()) c.destroy();
     this.ec2.clear();
@@ -104,5 +116,7 @@ export class AwsClients {
     this.elbv2.clear();
     for (const c of this.elb.values()) c.destroy();
     this.elb.clear();
+    for (const c of this.ssm.values()) c.destroy();
+    this.ssm.clear();
   }
 }

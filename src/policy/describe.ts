@@ -17,6 +17,7 @@ export interface PolicyDescription {
       load_balancers: boolean;
       timeout: string;
       hook: { url: string; method: string; timeout: string; attempts: number; on_failure: string } | null;
+      ssm: { commands: string[]; document: string; timeout: string; on_failure: string } | null;
     };
   }>;
   guard: { require_tags: Record<string, string>; protect_tag: string | null; regions: string[] | null; check_termination_protection: boolean };
@@ -41,6 +42,7 @@ export function describePolicy(policy: Policy, file: string | null, defaultDelay
 
 function settings(p: EffectivePolicy): PolicyDescription['components'][string] {
   const h = p.drain.hook;
+  const s = p.drain.ssm;
   return {
     delay: formatDuration(p.delayMs),
     asg: p.asg,
@@ -49,6 +51,7 @@ function settings(p: EffectivePolicy): PolicyDescription['components'][string] {
       load_balancers: p.drain.loadBalancers,
       timeout: formatDuration(p.drain.timeoutMs),
       hook: h === null ? null : { url: h.url, method: h.method, timeout: formatDuration(h.timeoutMs), attempts: h.attempts, on_failure: h.onFailure },
+      ssm: s ? { commands: s.commands, document: s.document, timeout: formatDuration(s.timeoutMs), on_failure: s.onFailure } : null,
     },
   };
 }
@@ -65,6 +68,9 @@ export function policyText(d: PolicyDescription): string {
     lines.push(`    drain:  ${c.drain.load_balancers ? `deregister from load balancers, wait up to ${c.drain.timeout}` : 'load balancers not touched'}`);
     const hook = c.drain.hook;
     lines.push(`    hook:   ${hook ? `${hook.method} ${hook.url} (timeout ${hook.timeout}, ${hook.attempts} call${hook.attempts === 1 ? '' : 's'}, on failure: ${hook.on_failure})` : 'none'}`);
+    const ssm = c.drain.ssm;
+    lines.push(`    ssm:    ${ssm ? `${ssm.document} (timeout ${ssm.timeout}, on failure: ${ssm.on_failure}):` : 'none'}`);
+    for (const command of ssm?.commands ?? []) lines.push(`              ${JSON.stringify(command)}`);
   }
   const g = d.guard;
   const tags = Object.entries(g.require_tags).map(([k, v]) => `${k}=${v}`);

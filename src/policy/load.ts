@@ -67,8 +67,9 @@ function keyOffset(text: string, node: { range?: [number, number, number] } | un
 const ALLOWED: Record<string, string> = {
   '': 'defaults, components, guard, user_data_overrides',
   settings: 'delay, asg, action, drain',
-  drain: 'load_balancers, timeout, hook',
+  drain: 'load_balancers, timeout, hook, ssm',
   hook: 'url, method, timeout, attempts, on_failure',
+  ssm: 'commands, document, timeout, on_failure',
   guard: 'require_tags, protect_tag, regions, check_termination_protection',
   user_data_overrides: 'delay, min_delay, max_delay',
 };

@@ -4,7 +4,8 @@
  * hand-off's `user_data` may change within the operator's bounds. Pure.
  */
 import { parseDuration } from '../domain/duration.js';
-import type { PolicyFile, Settings } from './schema.js';
+import type { PolicyFile, Settings, SsmSettings } from './schema.js';
+import type { SsmDocument } from './ssm-command.js';
 
 export interface HookPolicy {
   url: string;
@@ -14,11 +15,21 @@ export interface HookPolicy {
   onFailure: 'continue' | 'stop';
 }
 
+/** `drain.ssm`: commands run on the instance through SSM Run Command (templates; see ssm-command.ts). */
+export interface SsmPolicy {
+  commands: string[];
+  document: SsmDocument;
+  /** The command's execution timeout, its delivery timeout, and how long the step waits for it. */
+  timeoutMs: number;
+  onFailure: 'continue' | 'stop';
+}
+
 export interface EffectivePolicy {
   delayMs: number;
   asg: 'detach' | 'leave';
   action: 'terminate' | 'stop';
-  drain: { loadBalancers: boolean; timeoutMs: number; hook: HookPolicy | null };
+  /** `ssm` is absent where no SSM drain is configured. */
+  drain: { loadBalancers: boolean; timeoutMs: number; hook: HookPolicy | null; ssm?: SsmPolicy };
 }
 
 export interface GuardPolicy {
@@ -126,6 +137,7 @@ function apply(base: EffectivePolicy, over: Settings | undefined): EffectivePoli
     attempts: over.drain.hook.attempts,
     onFailure: over.drain.hook.on_failure,
   };
+  const ssm = over.drain?.ssm === undefined ? base.drain.ssm : over.drain.ssm === null ? undefined : ssmPolicy(over.drain.ssm);
   return {
     delayMs: over.delay ?? base.delayMs,
     asg: over.asg ?? base.asg,
@@ -134,6 +146,11 @@ function apply(base: EffectivePolicy, over: Settings | undefined): EffectivePoli
       loadBalancers: over.drain?.load_balancers ?? base.drain.loadBalancers,
       timeoutMs: over.drain?.timeout ?? base.drain.timeoutMs,
       hook,
+      ...(ssm ? { ssm } : {}),
     },
   };
+}
+
+function ssmPolicy(s: SsmSettings): SsmPolicy {
+  return { commands: s.commands, document: s.document, timeoutMs: s.timeout, onFailure: s.on_failure };
 }

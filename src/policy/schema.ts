@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { formatDuration, parseDuration } from '../domain/duration.js';
 import { isRegion } from '../domain/ec2-names.js';
 import { blockedPortProblem } from '../domain/fetch-ports.js';
+import { commandTemplateProblems, SSM_DOCUMENTS } from './ssm-command.js';
 
 const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   try {
@@ -54,10 +55,44 @@ const hook = z.strictObject({
   on_failure: z.enum(['continue', 'stop']).default('continue'),
 });
 
+/**
+ * SendCommand's delivery timeout (TimeoutSeconds) is at least 30 s; the documents' executionTimeout at
+ * most 172800 s (48 h), in whole seconds. `timeout` is both, and how long the step waits.
+ */
+const SSM_TIMEOUT_MIN_MS = 30_000;
+const SSM_TIMEOUT_MAX_MS = 172_800_000;
+
+const ssm = z
+  .strictObject({
+    commands: z
+      .array(z.string({ error: 'must be a string (a command line)' }).refine((c) => c.trim() !== '', { error: 'must not be empty (a command with something to run)' }), {
+        error: (issue) => (issue.input === undefined ? 'is required: the commands to run on the instance' : 'must be a list of command strings'),
+      })
+      .min(1, { error: 'must list at least one command' }),
+    document: z.enum(SSM_DOCUMENTS).default('AWS-RunShellScript'),
+    timeout: duration.default(600_000),
+    /** What a command that fails, times out or cannot be delivered does: go on to terminate, or stop. */
+    on_failure: z.enum(['continue', 'stop']).default('continue'),
+  })
+  .superRefine((s, ctx) => {
+    s.commands.forEach((command, i) => {
+      for (const message of commandTemplateProblems(command, s.document)) ctx.addIssue({ code: 'custom', path: ['commands', i], message });
+    });
+    if (s.timeout < SSM_TIMEOUT_MIN_MS || s.timeout > SSM_TIMEOUT_MAX_MS || s.timeout % 1000 !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['timeout'],
+        message: `${formatDuration(s.timeout)} is not an SSM command timeout: whole seconds from 30s to 48h (SendCommand waits at least 30 s for delivery; the documents run a command at most 172800 s)`,
+      });
+    }
+  });
+
 const drain = z.strictObject({
   load_balancers: z.boolean().optional(),
   timeout: duration.optional(),
   hook: hook.nullable().optional(),
+  /** A drain command on the instance through SSM Run Command, after the load balancers let go. */
+  ssm: ssm.nullable().optional(),
 });
 
 /** The settings that may differ per component; every key optional, filled from `defaults`. */
@@ -123,4 +158,5 @@ export const policySchema = z.strictObject({
 
 export type PolicyFile = z.output<typeof policySchema>;
 export type Settings = z.output<typeof settings>;
+export type SsmSettings = z.output<typeof ssm>;
 export { TEMPLATE_VARIABLES };

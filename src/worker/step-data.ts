@@ -48,11 +48,28 @@ export interface HookProgress {
   result?: string;
 }
 
+export interface SsmProgress {
+  /** The key in the command's Comment (aws/ssm.ts); a new one for each SendCommand. */
+  key: string;
+  /** Set just before SendCommand, under the lease: a restart that finds it without a commandId looks the command up. */
+  markedAt: number;
+  commandId: string | null;
+  /** When the step stops waiting for the command (drain.ssm.timeout after the mark, and a little). */
+  deadline: number;
+  /** SendCommand calls made for the row. */
+  sends: number;
+  /** How many of the command's invocations had ended at the last look (only a change makes it read them). */
+  completedSeen?: number;
+  /** `ok`, `failed`, `skipped` once the step is over. */
+  result?: string;
+}
+
 export interface StepData {
   asg?: AsgProgress;
   lb?: LbProgress;
   drain?: DrainProgress;
   hook?: HookProgress;
+  ssm?: SsmProgress;
   /** An operator expedited it: the drain wait and the drain hook are skipped (the steps before still run). */
   expedited?: boolean;
   /** Handed off while the server ran with --dry-run: it is only ever simulated, whatever the server runs as later. */

@@ -111,6 +111,7 @@ describe('AWS calls per instance, per step', { skip: motoSkip() }, () => {
       lb_deregister: { DescribeTargetGroups: 1, DescribeTargetHealth: 1, DescribeLoadBalancers: 1, DeregisterTargets: 1, DeregisterInstancesFromLoadBalancer: 1 },
       drain_wait: { DescribeTargetHealth: 1, DescribeInstanceHealth: 1 },
       drain_hook: { DescribeInstances: 1 },
+      drain_ssm: {}, // no drain.ssm in this policy (its calls: test/worker/drain-ssm.moto.test.ts)
       terminate: { TerminateInstances: 1 },
     });
     assert.equal(m.hookCalls, 1);
@@ -126,6 +127,7 @@ describe('AWS calls per instance, per step', { skip: motoSkip() }, () => {
       lb_deregister: { DescribeTargetGroups: 1, DescribeTargetHealth: 1, DescribeLoadBalancers: 1, DeregisterTargets: 1, DeregisterInstancesFromLoadBalancer: 1 },
       drain_wait: { DescribeTargetHealth: 1, DescribeInstanceHealth: 1 },
       drain_hook: { DescribeInstances: 1 },
+      drain_ssm: {},
       terminate: { TerminateInstances: 1 },
     });
     assert.equal(m.hookCalls, 100);

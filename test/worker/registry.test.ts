@@ -13,7 +13,7 @@ import { STEPS, stepNamed } from '../../src/worker/steps/registry.js';
 const names = STEPS.map((s) => s.name);
 
 test('the steps, in order; names unique; the action step last and alone', () => {
-  assert.deepEqual(names, ['guard', 'asg_detach', 'lb_deregister', 'drain_wait', 'drain_hook', 'terminate']);
+  assert.deepEqual(names, ['guard', 'asg_detach', 'lb_deregister', 'drain_wait', 'drain_hook', 'drain_ssm', 'terminate']);
   assert.equal(new Set(names).size, names.length);
   assert.deepEqual(STEPS.filter((s) => s.phase === 'action').map((s) => s.name), ['terminate']);
   assert.equal(STEPS.at(-1)!.phase, 'action');
@@ -48,26 +48,29 @@ function skips(yaml: string, data: StepData = {}): Record<string, string | null>
 }
 
 test('skip rules per policy and progress', () => {
-  assert.deepEqual(skips(''), { guard: 'no guard configured', asg_detach: null, lb_deregister: null, drain_wait: null, drain_hook: 'no drain hook', terminate: null });
+  assert.deepEqual(skips(''), { guard: 'no guard configured', asg_detach: null, lb_deregister: null, drain_wait: null, drain_hook: 'no drain hook', drain_ssm: 'no drain.ssm', terminate: null });
   assert.deepEqual(skips('guard: { protect_tag: keep }\ndefaults: { drain: { hook: { url: "http://127.0.0.1:8080/d" } } }\n'), {
     guard: null,
     asg_detach: null,
     lb_deregister: null,
     drain_wait: null,
     drain_hook: null,
+    drain_ssm: 'no drain.ssm',
     terminate: null,
   });
+  assert.equal(skips('defaults: { drain: { ssm: { commands: ["true"] } } }\n').drain_ssm, null);
   assert.deepEqual(skips('defaults: { asg: leave, drain: { load_balancers: false } }\n'), {
     guard: 'no guard configured',
     asg_detach: 'asg: leave',
     lb_deregister: 'drain.load_balancers: false',
     drain_wait: 'drain.load_balancers: false',
     drain_hook: 'no drain hook',
+    drain_ssm: 'no drain.ssm',
     terminate: null,
   });
   const nothingHeld = { lb: { targets: [], classic: [], startedAt: 0, deadline: 0 } };
   assert.equal(skips('', nothingHeld).drain_wait, 'no load balancer held the instance');
   // An expedite skips what the steps do not keep; the kept ones and the termination still run.
   const expedited = skips('guard: { protect_tag: keep }\ndefaults: { drain: { hook: { url: "http://127.0.0.1:8080/d" } } }\n', { expedited: true });
-  assert.deepEqual(expedited, { guard: null, asg_detach: null, lb_deregister: null, drain_wait: 'expedited by an operator', drain_hook: 'expedited by an operator', terminate: null });
+  assert.deepEqual(expedited, { guard: null, asg_detach: null, lb_deregister: null, drain_wait: 'expedited by an operator', drain_hook: 'expedited by an operator', drain_ssm: 'expedited by an operator', terminate: null });
 });

@@ -5,6 +5,7 @@
  */
 import { asgDetachStep } from './asg-detach.js';
 import { drainHookStep } from './drain-hook.js';
+import { drainSsmStep } from './drain-ssm.js';
 import { drainWaitStep } from './drain-wait.js';
 import { guardStep } from './guard.js';
 import { lbDeregisterStep } from './lb-deregister.js';
@@ -15,7 +16,7 @@ import { restoreWaitStep } from './restore-wait.js';
 import type { StepDefinition } from './step.js';
 import { terminateStep } from './terminate.js';
 
-export const STEPS: readonly StepDefinition[] = [guardStep, asgDetachStep, lbDeregisterStep, drainWaitStep, drainHookStep, terminateStep];
+export const STEPS: readonly StepDefinition[] = [guardStep, asgDetachStep, lbDeregisterStep, drainWaitStep, drainHookStep, drainSsmStep, terminateStep];
 
 /** A cancel with restore: the steps that put back what the drain steps took away, in order. */
 export const RESTORE_STEPS: readonly RestoreStepDefinition[] = [restoreAsgStep, restoreLbStep, restoreWaitStep];
