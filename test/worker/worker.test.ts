@@ -187,7 +187,7 @@ describe('worker', () => {
     queue.add('guard', clock.now() + 400);
     worker.poke();
     await settleUntil(() => clock.waiting.length === 1 && clock.waiting[0] !== 5000);
-    assert.deepEqual(clock.waiting, [425]);
+    assert.deepEqual(clock.waiting, [900]);
     await worker.stop();
   });
 
