@@ -38,6 +38,9 @@ export interface WorkerOptions {
  */
 const COALESCE_MS = 500;
 
+/** The longest sleep on a store this process alone writes (a safety net only: it is poked or knows the time). */
+const SOLE_WRITER_CEILING_MS = 60_000;
+
 export type WorkerState = LoopState;
 
 export class Worker {
@@ -106,12 +109,14 @@ export class Worker {
 
   private async sleepMs(): Promise<number> {
     const next = await this.queue.nextWake();
-    if (next === null) return this.options.pollMs;
+    // A shared store (PostgreSQL) polls for other replicas' hand-offs; a sole writer's empty round would find nothing.
+    const ceiling = this.queue.soleWriter ? SOLE_WRITER_CEILING_MS : this.options.pollMs;
+    if (next === null) return ceiling;
     // Rows that advanced together were rescheduled a few milliseconds apart; waking a little after
     // the first is due lets one claim take them all, so they stay one batch (one AWS call).
     const wait = next - this.now();
     // Never longer than the poll interval itself (tests poll every 20 ms).
-    return wait > this.options.pollMs ? this.options.pollMs : Math.max(0, wait) + Math.min(COALESCE_MS, this.options.pollMs);
+    return wait > ceiling ? ceiling : Math.max(0, wait) + Math.min(COALESCE_MS, this.options.pollMs);
   }
 
   /** One claim-run-settle round; returns how many rows it handled. */
