@@ -59,6 +59,11 @@ export interface WorkQueue {
   release(owner: string, now: number): Promise<number>;
   /** The earliest moment any live row wants the worker. */
   nextWake(): Promise<number | null>;
+  /**
+   * True when this process is the database's only writer (SQLite): every row that falls due was written here,
+   * so the worker is poked or `nextWake` knows, and no poll is needed to see other writers' rows.
+   */
+  readonly soleWriter: boolean;
 }
 
 /** `id`: newest first; `due`: soonest due first (ties: lower id); `ended`: final rows, latest ended first. */

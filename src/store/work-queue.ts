@@ -21,6 +21,7 @@ export function terminationQueue(db: Kysely<Database>, dialect: Dialect, transit
     release: (owner, now) => leased.release(owner, now),
     releaseAll: (now) => leased.release(null, now),
     nextWake: () => leased.nextWake(),
+    soleWriter: dialect.releaseAtOpen,
 
     enter: (owner, ids, state, event, now) =>
       durably(async (trx) => {

@@ -22,6 +22,8 @@ export class MemoryWorkQueue implements WorkQueue {
   readonly releases: { owner: string; released: number }[] = [];
   /** Makes the next claim throw (the database briefly unreachable). */
   failNextClaim: Error | null = null;
+  /** Tests say which kind of store they stand in for: shared (PostgreSQL) unless told. */
+  constructor(readonly soleWriter = false) {}
   private nextId = 1;
 
   /** A live row due at `due` on `step`. */

@@ -107,7 +107,7 @@ describe('AWS calls per instance, per step', { skip: motoSkip() }, () => {
     report(t, 1, m);
     assert.deepEqual(m.counts, {
       guard: {}, // no guard configured: no look-up
-      asg_detach: { DescribeInstances: 1, DescribeAutoScalingInstances: 1, DescribeAutoScalingGroups: 1, DetachInstances: 1 },
+      asg_detach: { DescribeAutoScalingInstances: 1, DescribeAutoScalingGroups: 1, DetachInstances: 1 },
       lb_deregister: { DescribeTargetGroups: 1, DescribeTargetHealth: 1, DescribeLoadBalancers: 1, DeregisterTargets: 1, DeregisterInstancesFromLoadBalancer: 1 },
       drain_wait: { DescribeTargetHealth: 1, DescribeInstanceHealth: 1 },
       drain_hook: { DescribeInstances: 1 },
@@ -122,8 +122,8 @@ describe('AWS calls per instance, per step', { skip: motoSkip() }, () => {
     report(t, 100, m);
     assert.deepEqual(m.counts, {
       guard: {},
-      // 100 ids: DescribeAutoScalingInstances takes 50 per call, DetachInstances 20.
-      asg_detach: { DescribeInstances: 1, DescribeAutoScalingInstances: 2, DescribeAutoScalingGroups: 1, DetachInstances: 5 },
+      // 100 ids: DescribeAutoScalingInstances takes 50 per call, DetachInstances 20; all InService, so no DescribeInstances.
+      asg_detach: { DescribeAutoScalingInstances: 2, DescribeAutoScalingGroups: 1, DetachInstances: 5 },
       lb_deregister: { DescribeTargetGroups: 1, DescribeTargetHealth: 1, DescribeLoadBalancers: 1, DeregisterTargets: 1, DeregisterInstancesFromLoadBalancer: 1 },
       drain_wait: { DescribeTargetHealth: 1, DescribeInstanceHealth: 1 },
       drain_hook: { DescribeInstances: 1 },

@@ -69,7 +69,7 @@ test('asg_detach: one lookup per batch, DetachInstances per group in calls of 20
   assert.match((byInstance.get(outside!) as { detail: string }).detail, /in no Auto Scaling group/);
   assert.deepEqual(
     sent.map((s) => s.name),
-    ['DescribeInstances', 'DescribeAutoScalingInstances', 'DescribeAutoScalingGroups', 'DetachInstances', 'DetachInstances'],
+    ['DescribeAutoScalingInstances', 'DescribeInstances', 'DescribeAutoScalingGroups', 'DetachInstances', 'DetachInstances'],
   );
   const detaches = sent.filter((s) => s.name === 'DetachInstances');
   assert.deepEqual(detaches.map((s) => (s.input.InstanceIds as string[]).length), [20, 5]);

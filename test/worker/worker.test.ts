@@ -39,9 +39,9 @@ function step(name: string, answer: (row: TerminationRow) => StepResult | undefi
 }
 
 /** A worker over an in-memory queue; `steps` may be made from the queue (to interfere with it). */
-function setup(steps: Step[] | ((queue: MemoryWorkQueue) => Step[]), options: Partial<WorkerOptions> = {}) {
+function setup(steps: Step[] | ((queue: MemoryWorkQueue) => Step[]), options: Partial<WorkerOptions> = {}, soleWriter = false) {
   const clock = new FakeClock();
-  const queue = new MemoryWorkQueue();
+  const queue = new MemoryWorkQueue(soleWriter);
   const lines: Record<string, unknown>[] = [];
   const log = createLogger('silent').child({});
   for (const level of ['debug', 'info', 'warn', 'error'] as const) {
@@ -187,7 +187,19 @@ describe('worker', () => {
     queue.add('guard', clock.now() + 400);
     worker.poke();
     await settleUntil(() => clock.waiting.length === 1 && clock.waiting[0] !== 5000);
-    assert.deepEqual(clock.waiting, [425]);
+    assert.deepEqual(clock.waiting, [900]);
+    await worker.stop();
+  });
+
+  test('on a store it alone writes (SQLite) it sleeps until the next row is due, at most 60 s, not pollMs', async () => {
+    const { clock, queue, worker } = setup([], {}, true);
+    worker.start();
+    await clock.untilWaiting();
+    assert.deepEqual(clock.waiting, [60_000], 'nothing scheduled: the ceiling, not the 5 s poll');
+    queue.add('guard', clock.now() + 30_000);
+    worker.poke();
+    await settleUntil(() => clock.waiting.length === 1 && clock.waiting[0] !== 60_000);
+    assert.deepEqual(clock.waiting, [30_500], 'due in 30 s: then, plus the coalesce window');
     await worker.stop();
   });
 

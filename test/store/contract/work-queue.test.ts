@@ -12,6 +12,10 @@ forEachEngine('store-work', (ctx) => {
   const replica = () => ctx.replica();
 
   describe('claiming with leases', () => {
+    test('soleWriter: true where only this process writes the database (SQLite), false where replicas share it', () => {
+      assert.equal(ctx.store.work.soleWriter, ctx.engine === 'sqlite');
+    });
+
     test('claims only due rows, oldest first, up to the limit, under the owner until now + lease', async () => {
       const due = await ctx.store.handOffs.recordHandOffs(
         [0, 1, 2].map((i) => handOff([iid()], { firstAttemptAt: T0 - 1000 + i })),
