@@ -1,9 +1,6 @@
 /**
- * The worker's steps, built from the registry (steps/registry.ts) over one shared toolkit (step-kit.ts):
- *
- *   guard -> asg_detach -> lb_deregister -> drain_wait -> drain_hook -> terminate
- *
- * Each step reads the effective policy of the row (policy file + component + user_data) and skips itself,
+ * The worker's steps, built from the registry (steps/registry.ts, the only list and its order) over one
+ * shared toolkit (step-kit.ts). Each step reads the effective policy of the row (policy file + component + user_data) and skips itself,
  * without any AWS call, when the policy does not need it; a step that finishes jumps over the steps after
  * it that are not needed. State is `draining` from the first step until the termination starts
  * (`terminating`). Every step records its start and its outcome in the history, keeps what it did in
