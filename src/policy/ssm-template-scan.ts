@@ -46,13 +46,15 @@ function scanPosix(command: string): Placeholder[] {
   const stack: { ctx: Context; depth: number }[] = [{ ctx: 'code', depth: 0 }];
   const top = () => stack[stack.length - 1]!;
   const heredoc = /<</.test(command) ? 'is in a command with a here-document (<<), whose text is not code' : null;
+  // bash reads $'...' with backslash escapes, sh (dash) as $ and a plain '...': where quotes end differs.
+  const ansiC = command.includes("$'") ? "is in a command with $'...' quoting, which bash and sh read differently" : null;
   // Safe: shell code, also inside "$(...)" (its text is parsed afresh, its output stays one string);
   // never under arithmetic, backticks or ${...}, which read the output or the text again.
   const problemHere = (): string | null => {
     const topCtx = top().ctx;
     if (topCtx !== 'code' && topCtx !== 'subst') return CONTEXT_PROBLEM[topCtx];
     const under = stack.find((s) => s.ctx === 'arith' || s.ctx === 'backtick' || s.ctx === 'param');
-    return under ? CONTEXT_PROBLEM[under.ctx as 'arith' | 'backtick' | 'param'] : heredoc;
+    return under ? CONTEXT_PROBLEM[under.ctx as 'arith' | 'backtick' | 'param'] : (heredoc ?? ansiC);
   };
   const quoted = (from: number, body: string, what: string) => {
     for (const m of body.matchAll(/\{([a-z_]+)\}/g)) {
