@@ -133,8 +133,9 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
       for (const s of scheduled) {
         if (!s.duplicate) log.info({ id: s.id, instance_id: s.instance_id, region: s.region, state: 'pending', event: 'accepted', due_at: dueClock.iso(s.due_at) }, 'transition');
       }
-      // A first step due at once (the guard, leaving the group) wakes a sleeping worker.
-      if (scheduled.some((s) => !s.duplicate && (s.next_attempt_at ?? Infinity) <= Date.now())) worker.poke();
+      // A new row due before the worker's planned wake (a first step due at once, or a short delay) wakes it.
+      const soonest = Math.min(...scheduled.filter((s) => !s.duplicate).map((s) => s.next_attempt_at ?? Infinity));
+      if (soonest !== Infinity) worker.wakeBy(soonest);
     },
   });
 

@@ -89,9 +89,17 @@ export class Worker {
     this.loop.start();
   }
 
-  /** Wakes the worker early (a hand-off due sooner than its sleep, an expedite). */
+  /** Wakes the worker early (an expedite, work due at once). */
   poke(): void {
     this.loop.poke();
+  }
+
+  /**
+   * Wakes the worker if `at` comes before the end of its sleep: a new hand-off due sooner than the row
+   * it sleeps for (on a sole-writer store that sleep may last SOLE_WRITER_CEILING_MS, not pollMs).
+   */
+  wakeBy(at: number): void {
+    if (this.sleepEndsAt === null || at < this.sleepEndsAt) this.poke();
   }
 
   stop(): Promise<void> {
@@ -107,7 +115,16 @@ export class Worker {
     return { owner: this.owner, ...this.loop.snapshot() };
   }
 
+  /** When the sleep being planned or slept ends; null while a round runs. */
+  private sleepEndsAt: number | null = null;
+
   private async sleepMs(): Promise<number> {
+    const ms = await this.plannedSleepMs();
+    this.sleepEndsAt = this.now() + ms;
+    return ms;
+  }
+
+  private async plannedSleepMs(): Promise<number> {
     const next = await this.queue.nextWake();
     // A shared store (PostgreSQL) polls for other replicas' hand-offs; a sole writer's empty round would find nothing.
     const ceiling = this.queue.soleWriter ? SOLE_WRITER_CEILING_MS : this.options.pollMs;
@@ -121,6 +138,7 @@ export class Worker {
 
   /** One claim-run-settle round; returns how many rows it handled. */
   private async round(): Promise<number> {
+    this.sleepEndsAt = null;
     const now = this.now();
     const rows = await this.queue.claim(this.owner, now, this.options.leaseMs, this.options.claimLimit);
     if (rows.length === 0) return 0;

@@ -12,7 +12,7 @@ import { backoffMs, type RetryPolicy } from '../../src/lib/backoff.js';
 import { Worker, type WorkerOptions } from '../../src/worker/loop.js';
 import { RateWindow } from '../../src/worker/rate-limit.js';
 import type { Step, StepResult } from '../../src/worker/steps/step.js';
-import { deferred, FakeClock, settleUntil } from '../helpers/fake-clock.js';
+import { deferred, FakeClock, flush, settleUntil } from '../helpers/fake-clock.js';
 import { MemoryWorkQueue } from '../helpers/memory-work-queue.js';
 
 const RETRY: RetryPolicy = { baseMs: 1000, maxMs: 60_000, maxAttempts: 3 };
@@ -200,6 +200,16 @@ describe('worker', () => {
     worker.poke();
     await settleUntil(() => clock.waiting.length === 1 && clock.waiting[0] !== 60_000);
     assert.deepEqual(clock.waiting, [30_500], 'due in 30 s: then, plus the coalesce window');
+    const rounds = worker.lastRoundAt;
+    clock.advance(1000);
+    worker.wakeBy(clock.now() + 40_000);
+    await flush();
+    assert.equal(worker.lastRoundAt, rounds, 'a row due after the planned wake does not wake it');
+    queue.add('terminate', clock.now() + 10_000);
+    worker.wakeBy(clock.now() + 10_000);
+    await settleUntil(() => clock.waiting.length === 1 && clock.waiting[0] === 10_500);
+    assert.notEqual(worker.lastRoundAt, rounds, 'a hand-off due sooner than the planned wake wakes it');
+    assert.deepEqual(clock.waiting, [10_500], 'and it replans for that row');
     await worker.stop();
   });
 
