@@ -2,7 +2,7 @@
  * What differs between the engines, as the engine-neutral store code asks for it. Each engine answers
  * once, in store/sqlite/dialect.ts and store/postgres/dialect.ts; nothing else in src/store/ branches on it.
  */
-import type { ColumnDataType, ColumnDefinitionBuilder, Kysely, SelectQueryBuilder, Transaction } from 'kysely';
+import type { ColumnDataType, ColumnDefinitionBuilder, Kysely, RawBuilder, SelectQueryBuilder, SqlBool, Transaction } from 'kysely';
 import type { Engine } from './engine.js';
 import type { HandOffWriter } from './ports.js';
 import type { Database } from './schema.js';
@@ -19,14 +19,26 @@ export interface SchemaTypes {
 
 export type LeasedTable = 'terminations' | 'notification_outbox';
 
+/** The column types rowsOf passes: ids and times are integers. */
+export type RowColumnType = 'integer' | 'text';
+
 export interface Dialect {
   engine: Engine;
   schema: SchemaTypes;
   /** Runs the migrator the way the engine needs (PostgreSQL: one connection without statement_timeout). */
   migrating<T>(db: Kysely<Database>, run: (db: Kysely<Database>) => Promise<T>): Promise<T>;
-  /** Claims the rows `due` selects: sets `set` on them and returns them whole. */
-  /** One statement for either leased table. */
+  /** Claims the rows `due` selects: sets `set` on them and returns them whole; one statement for either leased table. */
   claim(db: Kysely<any>, table: LeasedTable, due: SelectQueryBuilder<any, any, { id: number }>, set: Record<string, unknown>): Promise<any[]>;
+  /**
+   * `column IN (ids)` with all the ids in one parameter. The SQL text is the same for any number of ids, so
+   * the statement is built cheaply and prepared once, and no id list reaches the bound-parameter limit.
+   */
+  idIn(column: string, ids: readonly number[]): RawBuilder<SqlBool>;
+  /**
+   * `rows` as a SELECT of one column per `types` entry, in one parameter per statement or per column
+   * (for an INSERT ... SELECT): like idIn, the same SQL text however many rows there are.
+   */
+  rowsOf(types: readonly RowColumnType[], rows: readonly (readonly unknown[])[]): RawBuilder<unknown>;
   /** The operator's read of the row it will change: locked until the commit where the engine can. */
   lockRow<O>(read: SelectQueryBuilder<Database, 'terminations', O>): SelectQueryBuilder<Database, 'terminations', O>;
   /** Turns a failure while opening (connecting, migrating) into what the caller should see. */

@@ -5,8 +5,6 @@
  * timeout works, so one indexed range scan over `next_attempt_at` finds all claimable work.
  */
 import type { Kysely } from 'kysely';
-import { chunks } from '../lib/chunks.js';
-import { IDS_PER_STATEMENT } from './batch-sizes.js';
 import type { Dialect, LeasedTable } from './dialect.js';
 import type { Database } from './schema.js';
 
@@ -32,9 +30,8 @@ export class LeasedQueue<Row> {
 
   /** Keeps rows still being worked on from being taken over. */
   async extend(owner: string, ids: number[], until: number): Promise<void> {
-    for (const chunk of chunks(ids, IDS_PER_STATEMENT)) {
-      await this.db.updateTable(this.table).set({ next_attempt_at: until }).where('lease_owner', '=', owner).where('id', 'in', chunk).execute();
-    }
+    if (ids.length === 0) return;
+    await this.db.updateTable(this.table).set({ next_attempt_at: until }).where('lease_owner', '=', owner).where(this.dialect.idIn('id', ids)).execute();
   }
 
   /** Makes the rows `owner` (or anyone, for null) holds due again at once; how many. */

@@ -24,7 +24,7 @@ export class SqlStore implements Store {
   constructor(readonly connection: Connection) {
     const { db, dialect } = connection;
     const afterCommit = () => connection.afterCommit();
-    this.transitions = new Transitions(db, afterCommit);
+    this.transitions = new Transitions(db, dialect, afterCommit);
     this.handOffs = connection.handOffs(this.transitions.durably, afterCommit);
     this.work = terminationQueue(db, dialect, this.transitions);
     this.reads = operatorReads(db);

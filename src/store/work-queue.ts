@@ -3,9 +3,7 @@
  * owner, so a worker whose lease ran out (and whose rows another worker took) cannot overwrite them.
  */
 import { sql, type Kysely } from 'kysely';
-import { chunks } from '../lib/chunks.js';
 import { groupBy } from '../lib/group-by.js';
-import { IDS_PER_STATEMENT } from './batch-sizes.js';
 import type { Dialect } from './dialect.js';
 import { LeasedQueue } from './leased-queue.js';
 import type { Outcome, ProgressEntry, WorkQueue } from './ports.js';
@@ -25,11 +23,9 @@ export function terminationQueue(db: Kysely<Database>, dialect: Dialect, transit
 
     enter: (owner, ids, state, event, now) =>
       durably(async (trx) => {
-        const held: number[] = [];
-        for (const chunk of chunks(ids, IDS_PER_STATEMENT)) {
-          const rows = await trx.updateTable('terminations').set({ state, updated_at: now }).where('lease_owner', '=', owner).where('id', 'in', chunk).returning('id').execute();
-          held.push(...rows.map((r) => r.id));
-        }
+        if (ids.length === 0) return [];
+        const rows = await trx.updateTable('terminations').set({ state, updated_at: now }).where('lease_owner', '=', owner).where(dialect.idIn('id', ids)).returning('id').execute();
+        const held = rows.map((r) => r.id);
         await transitions.record(trx, held.map((id) => ({ termination_id: id, at: now, state, step: null, event, detail: null })));
         return held;
       }),
@@ -41,16 +37,14 @@ export function terminationQueue(db: Kysely<Database>, dialect: Dialect, transit
       return durably(async (trx) => {
         const held: number[] = [];
         for (const [json, group] of byJson) {
-          for (const chunk of chunks(group.map((e) => e.id), IDS_PER_STATEMENT)) {
-            const rows = await trx
-              .updateTable('terminations')
-              .set({ updated_at: now, ...(json !== undefined ? { step_data: json } : {}), ...(mark ? { state: mark.state } : {}) })
-              .where('lease_owner', '=', owner)
-              .where('id', 'in', chunk)
-              .returning('id')
-              .execute();
-            held.push(...rows.map((r) => r.id));
-          }
+          const rows = await trx
+            .updateTable('terminations')
+            .set({ updated_at: now, ...(json !== undefined ? { step_data: json } : {}), ...(mark ? { state: mark.state } : {}) })
+            .where('lease_owner', '=', owner)
+            .where(dialect.idIn('id', group.map((e) => e.id)))
+            .returning('id')
+            .execute();
+          for (const r of rows) held.push(r.id);
         }
         if (mark && held.length > 0) {
           await transitions.record(trx, held.map((id) => ({ termination_id: id, at: now, state: mark.state, step: mark.step, event: mark.event, detail: mark.detail(id) })));
@@ -67,24 +61,22 @@ export function terminationQueue(db: Kysely<Database>, dialect: Dialect, transit
         const settled = new Set<number>();
         for (const group of groups.values()) {
           const first = group[0]!;
-          for (const chunk of chunks(group.map((o) => o.id), IDS_PER_STATEMENT)) {
-            const rows = await trx
-              .updateTable('terminations')
-              .set({
-                state: first.state,
-                step: first.step,
-                next_attempt_at: first.nextAttemptAt,
-                lease_owner: null,
-                reason: first.reason,
-                updated_at: now,
-                attempts: first.attempts === 'reset' ? 0 : first.attempts === 'increment' ? sql<number>`attempts + 1` : sql<number>`attempts`,
-              })
-              .where('lease_owner', '=', owner)
-              .where('id', 'in', chunk)
-              .returning('id')
-              .execute();
-            for (const r of rows) settled.add(r.id);
-          }
+          const rows = await trx
+            .updateTable('terminations')
+            .set({
+              state: first.state,
+              step: first.step,
+              next_attempt_at: first.nextAttemptAt,
+              lease_owner: null,
+              reason: first.reason,
+              updated_at: now,
+              attempts: first.attempts === 'reset' ? 0 : first.attempts === 'increment' ? sql<number>`attempts + 1` : sql<number>`attempts`,
+            })
+            .where('lease_owner', '=', owner)
+            .where(dialect.idIn('id', group.map((o) => o.id)))
+            .returning('id')
+            .execute();
+          for (const r of rows) settled.add(r.id);
         }
         await transitions.record(
           trx,

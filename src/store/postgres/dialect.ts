@@ -1,5 +1,5 @@
 /** PostgreSQL's answers to the store's engine questions (../dialect.ts). */
-import { sql } from 'kysely';
+import { sql, type SqlBool } from 'kysely';
 import type { Dialect } from '../dialect.js';
 import { SchemaTooNewError } from '../failures.js';
 
@@ -29,6 +29,11 @@ export const postgresDialect: Dialect = {
       .where('id', 'in', (eb: any) => eb.selectFrom('due').select('due.id'))
       .returningAll()
       .execute(),
+  // node-postgres sends a JavaScript array as an array literal; ANY(...) uses the primary key like IN.
+  idIn: (column, ids) => sql<SqlBool>`${sql.ref(column)} = ANY(${ids}::bigint[])`,
+  // One array parameter per column, unnested side by side into rows.
+  rowsOf: (types, rows) =>
+    sql`SELECT * FROM unnest(${sql.join(types.map((type, i) => sql`${rows.map((r) => r[i])}::${sql.raw(type === 'integer' ? 'bigint' : 'text')}[]`))})`,
   // Locked until our commit, so a worker on another replica cannot write between our read and our update.
   lockRow: (read) => read.forUpdate(),
   openFailed: (err, description) =>

@@ -145,6 +145,24 @@ forEachEngine('store-work', (ctx) => {
       assert.equal(await ctx.store.reads.countLive(), 3);
     });
 
+    test('ids and history rows go in one parameter: awkward text and NULLs survive, and 2,000 rows are one batch', async () => {
+      const many = (await ctx.store.handOffs.recordHandOffs([handOff(Array.from({ length: 2000 }, iid))], T0))[0]!.map((s) => s.id);
+      assert.equal((await ctx.store.work.claim('a', T0, LEASE, 5000)).length, 2000);
+      await ctx.store.work.extend('a', many, T0 + 2 * LEASE);
+      assert.equal((await get(many[1999]!))?.next_attempt_at, T0 + 2 * LEASE);
+      const awkward = `a "quoted", {braced} \\ back'slash\u00e9 NULL \u{1F600}\n`;
+      const [first, second] = many as [number, number];
+      const settled = await ctx.store.work.settle(
+        'a',
+        many.map((id) => outcome(id, { detail: id === first ? awkward : id === second ? 'NULL' : null })),
+        T0 + 1,
+      );
+      assert.equal(settled.length, 2000);
+      assert.deepEqual((await history(first)).map((e) => [e.detail, e.termination_id, e.at]), [[awkward, first, T0 + 1]]);
+      assert.deepEqual((await history(second)).map((e) => e.detail), ['NULL'], 'the text NULL is text');
+      assert.deepEqual((await history(many[1999]!)).map((e) => [e.detail, e.state]), [[null, 'terminated']]);
+    });
+
     test('applyOutcomes only settles rows the owner holds', async () => {
       const recs = await ctx.store.handOffs.recordHandOffs([handOff([iid()]), handOff([iid()])], T0);
       const [mine, theirs] = recs.map((r) => r[0]!.id) as [number, number];
