@@ -22,6 +22,8 @@ export interface PolicyDescription {
   }>;
   guard: { require_tags: Record<string, string>; protect_tag: string | null; regions: string[] | null; check_termination_protection: boolean };
   user_data_overrides: { delay: boolean; min_delay: string | null; max_delay: string | null };
+  /** What a cancel with restore does after putting the instance back. */
+  restore: { wait_healthy: boolean; timeout: string };
 }
 
 export function describePolicy(policy: Policy, file: string | null, defaultDelayMs: number): PolicyDescription {
@@ -37,6 +39,7 @@ export function describePolicy(policy: Policy, file: string | null, defaultDelay
       min_delay: bounds?.minDelayMs != null ? formatDuration(bounds.minDelayMs) : null,
       max_delay: bounds?.maxDelayMs != null ? formatDuration(bounds.maxDelayMs) : null,
     },
+    restore: { wait_healthy: policy.restore.waitHealthy, timeout: formatDuration(policy.restore.timeoutMs) },
   };
 }
 
@@ -81,5 +84,7 @@ export function policyText(d: PolicyDescription): string {
   lines.push(`  termination protection:  ${g.check_termination_protection ? 'checked before acting' : 'not checked first (EC2 refuses the call)'}`);
   const u = d.user_data_overrides;
   lines.push('', `user_data: ${u.delay ? `may lengthen the delay (user_data.ddsrv.delay)${u.min_delay ? `, at least ${u.min_delay}` : ''}${u.max_delay ? `, at most ${u.max_delay}` : ''}` : 'may change nothing'}`);
+  const r = d.restore;
+  lines.push(`restore (a cancel with --restore): ${r.wait_healthy ? `back into groups and load balancers, then wait up to ${r.timeout} until healthy` : 'back into groups and load balancers, not waiting for health checks'}`);
   return `${lines.join('\n')}\n`;
 }

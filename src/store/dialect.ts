@@ -35,8 +35,8 @@ export interface Dialect {
    */
   idIn(column: string, ids: readonly number[]): RawBuilder<SqlBool>;
   /**
-   * `rows` as a SELECT of one column per `types` entry, in one parameter per statement or per column
-   * (for an INSERT ... SELECT): like idIn, the same SQL text however many rows there are.
+   * `rows` as a SELECT with one column per `types` entry, for an INSERT ... SELECT. The rows travel in one
+   * parameter (SQLite) or one per column (PostgreSQL): like idIn, the same SQL text for any number of rows.
    */
   rowsOf(types: readonly RowColumnType[], rows: readonly (readonly unknown[])[]): RawBuilder<unknown>;
   /** The operator's read of the row it will change: locked until the commit where the engine can. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { describePolicy, policyText } from '../../src/policy/describe.js';
 import { parsePolicy, PolicyError } from '../../src/policy/load.js';
 import { Policy } from '../../src/policy/resolve.js';
 
@@ -98,4 +99,13 @@ test("a hook on a port Node's fetch refuses is rejected at load, naming the URL 
   for (const url of ['http://{private_ip}:8080/drain', 'http://{private_ip}/drain', 'https://127.0.0.1:8443/{component}?id={instance_id}']) {
     assert.doesNotThrow(() => parsePolicy(`defaults:\n  drain:\n    hook:\n      url: "${url}"\n`), url);
   }
+});
+
+test('check-config prints what a cancel with restore does', () => {
+  const waiting = describePolicy(new Policy(parsePolicy('restore:\n  wait_healthy: true\n  timeout: 5m\n'), 10_000), 'p.yaml', 10_000);
+  assert.deepEqual(waiting.restore, { wait_healthy: true, timeout: '5m' });
+  assert.match(policyText(waiting), /^restore \(a cancel with --restore\): back into groups and load balancers, then wait up to 5m until healthy$/m);
+  const plain = describePolicy(new Policy(parsePolicy(''), 10_000), null, 10_000);
+  assert.deepEqual(plain.restore, { wait_healthy: false, timeout: '10m' });
+  assert.match(policyText(plain), /^restore \(a cancel with --restore\): back into groups and load balancers, not waiting for health checks$/m);
 });
