@@ -39,7 +39,7 @@ const HISTORY_SCHEMA = {
   properties: {
     at: time,
     state: { type: 'string', description: 'the state after this event' },
-    step: nullable('string'),
+    step: nullable('string', { description: "the termination's step after this event, like `state` (the next one to run; the event's name says which step ran)" }),
     event: { type: 'string', description: 'what happened: accepted, terminate.started, terminate.ok, terminate.retry, cancelled, expedited, ...' },
     detail: nullable('string', { description: 'explanation or error text' }),
   },
