@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { browserSkip, launchChromium } from '../helpers/browser.js';
+import { browserSkip, launchChromium, openSignedIn } from '../helpers/browser.js';
 import type { TestService } from '../helpers/service.js';
 import { seededService } from './seed.js';
 
@@ -25,14 +25,7 @@ describe('dashboard paging and late states in Chromium', { skip }, () => {
   const problems: string[] = [];
 
   async function open(hash = ''): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.goto(base + hash);
-    await page.locator('#token').fill(TOKEN);
-    await page.locator('#login-form button[type=submit]').click();
+    const page = await openSignedIn(() => browser.newPage({ viewport: { width: 1360, height: 900 } }), base + hash, TOKEN, problems);
     await page.locator('#active-rows tr').first().waitFor();
     return page;
   }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { browserSkip, launchChromium } from '../helpers/browser.js';
+import { browserSkip, launchChromium, openSignedIn } from '../helpers/browser.js';
 import { json, testService, type TestService } from '../helpers/service.js';
 import { rowOf } from '../helpers/store-reads.js';
 import { forceRow } from '../helpers/store-tables.js';
@@ -31,17 +31,7 @@ describe('cancel and restore in the dashboard', { skip: browserSkip() }, () => {
     await svc?.close();
   });
 
-  async function open(): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.goto(base);
-    await page.locator('#token').fill(TOKEN);
-    await page.locator('#login-form button[type=submit]').click();
-    return page;
-  }
+  const open = () => openSignedIn(() => browser.newPage({ viewport: { width: 1360, height: 900 } }), base, TOKEN, problems);
 
   test('a drained instance: restoring; one that left nothing: restored; no restore choice for expedite', { timeout: 60_000 }, async () => {
     const res = await svc.app.inject({ method: 'POST', url: '/delayed-termination', headers: { ...json, ...auth }, payload: { ec2_instance_ids: ['i-0bbbbbbbbbbbbb001', 'i-0bbbbbbbbbbbbb002'], ec2_region: 'us-east-1' } });

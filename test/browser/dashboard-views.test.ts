@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { browserSkip, launchChromium } from '../helpers/browser.js';
+import { browserSkip, launchChromium, openSignedIn } from '../helpers/browser.js';
 import type { TestService } from '../helpers/service.js';
 import { scenario, type Afternoon } from './scenario.js';
 import { seededService } from './seed.js';
@@ -36,14 +36,7 @@ describe('dashboard views in Chromium', { skip }, () => {
   const rowIds = (page: Page, list: 'active' | 'final') => page.locator(`#${list}-rows tr`).evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-id'))));
 
   async function open(hash = ''): Promise<Page> {
-    const page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    await page.goto(base + hash);
-    await page.locator('#token').fill(TOKEN);
-    await page.locator('#login-form button[type=submit]').click();
+    const page = await openSignedIn(() => context.newPage(), base + hash, TOKEN, problems);
     await page.locator('#active-rows tr').first().waitFor();
     return page;
   }

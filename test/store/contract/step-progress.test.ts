@@ -29,6 +29,15 @@ forEachEngine('store-progress', (ctx) => {
     assert.deepEqual(await history(theirs), []);
   });
 
+  test('rows with different documents each keep their own', async () => {
+    const ids = (await ctx.store.handOffs.recordHandOffs([handOff([iid()]), handOff([iid()]), handOff([iid()])], T0)).map((r) => r[0]!.id);
+    await ctx.store.work.claim('me', T0, LEASE, 3);
+    const docs = ids.map((id, i) => JSON.stringify({ hook: { attempts: i % 2 === 0 ? 1 : 2, for: id } }));
+    assert.deepEqual((await ctx.store.work.saveProgress('me', ids.map((id, i) => ({ id, json: docs[i]! })), T0 + 5)).sort(), [...ids].sort());
+    assert.deepEqual(await Promise.all(ids.map(async (id) => (await get(id))!.step_data)), docs);
+    assert.deepEqual(await history(ids[0]!), [], 'no mark, no history');
+  });
+
   test('without a document only the mark is written; without entries nothing', async () => {
     const [id] = (await ctx.store.handOffs.recordHandOffs([handOff([iid()], { stepData: '{"hook":{"attempts":1}}' })], T0)).map((r) => r[0]!.id);
     await ctx.store.work.claim('me', T0, LEASE, 1);
