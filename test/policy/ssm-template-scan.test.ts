@@ -84,7 +84,7 @@ for (const sh of ['bash', 'dash']) {
         const attacked = run(hostile);
         assert.equal(attacked.status, harmless.status, `${command} with ${JSON.stringify(hostile)}`);
         // Map the harmless run forward (HARMLESS -> the value): mapping the value back would also rewrite
-        // the command's own text where it equals the value (a literal \\ when the value is \\).
+        // the command's own text where it equals the value (its escaped backslash, when the value is one).
         assert.equal(attacked.out, harmless.out.split('HARMLESS').join(hostile), `${command} with ${JSON.stringify(hostile)}`);
         assert.doesNotMatch(attacked.out.replaceAll(hostile, ''), /INJECTED/, command);
       }),
