@@ -130,11 +130,13 @@ export async function createService(config: ServeConfig, log: Logger): Promise<S
     onAccepted: (scheduled) => {
       live.added(scheduled.filter((s) => !s.duplicate).length);
       metrics.scheduled(scheduled);
-      for (const s of scheduled) {
-        if (!s.duplicate) log.info({ id: s.id, instance_id: s.instance_id, region: s.region, state: 'pending', event: 'accepted', due_at: dueClock.iso(s.due_at) }, 'transition');
-      }
       // A new row due before the worker's planned wake (a first step due at once, or a short delay) wakes it.
-      const soonest = Math.min(...scheduled.filter((s) => !s.duplicate).map((s) => s.next_attempt_at ?? Infinity));
+      let soonest = Infinity;
+      for (const s of scheduled) {
+        if (s.duplicate) continue;
+        log.info({ id: s.id, instance_id: s.instance_id, region: s.region, state: 'pending', event: 'accepted', due_at: dueClock.iso(s.due_at) }, 'transition');
+        if (s.next_attempt_at !== null && s.next_attempt_at < soonest) soonest = s.next_attempt_at;
+      }
       if (soonest !== Infinity) worker.wakeBy(soonest);
     },
   });

@@ -60,63 +60,42 @@ export class AwsClients {
   }
 
   ec2For(region: string): EC2Client {
-    let client = this.ec2.get(region);
-    if (!client) {
-      client = new EC2Client({ region, ...this.common() });
-      this.ec2.set(region, client);
-    }
-    return client;
+    return this.client(this.ec2, region, (config) => new EC2Client(config));
   }
 
   autoScalingFor(region: string): AutoScalingClient {
-    let client = this.autoScaling.get(region);
-    if (!client) {
-      client = new AutoScalingClient({ region, ...this.common() });
-      this.autoScaling.set(region, client);
-    }
-    return client;
+    return this.client(this.autoScaling, region, (config) => new AutoScalingClient(config));
   }
 
   /** Application, Network and Gateway Load Balancers (target groups). */
   elbv2For(region: string): ElasticLoadBalancingV2Client {
-    let client = this.elbv2.get(region);
-    if (!client) {
-      client = new ElasticLoadBalancingV2Client({ region, ...this.common() });
-      this.elbv2.set(region, client);
-    }
-    return client;
+    return this.client(this.elbv2, region, (config) => new ElasticLoadBalancingV2Client(config));
   }
 
   /** Classic Load Balancers. */
   elbFor(region: string): ElasticLoadBalancingClient {
-    let client = this.elb.get(region);
-    if (!client) {
-      client = new ElasticLoadBalancingClient({ region, ...this.common() });
-      this.elb.set(region, client);
-    }
-    return client;
+    return this.client(this.elb, region, (config) => new ElasticLoadBalancingClient(config));
   }
 
   /** Systems Manager (the SSM drain's Run Command). */
   ssmFor(region: string): SSMClient {
-    let client = this.ssm.get(region);
-    if (!client) {
-      client = new SSMClient({ region, ...this.common() });
-      this.ssm.set(region, client);
-    }
-    return client;
+    return this.client(this.ssm, region, (config) => new SSMClient(config));
   }
 
   destroy(): void {
-    for (const c of this.ec2.values()) c.destroy();
-    this.ec2.clear();
-    for (const c of this.autoScaling.values()) c.destroy();
-    this.autoScaling.clear();
-    for (const c of this.elbv2.values()) c.destroy();
-    this.elbv2.clear();
-    for (const c of this.elb.values()) c.destroy();
-    this.elb.clear();
-    for (const c of this.ssm.values()) c.destroy();
-    this.ssm.clear();
+    for (const clients of [this.ec2, this.autoScaling, this.elbv2, this.elb, this.ssm]) {
+      for (const c of clients.values()) c.destroy();
+      clients.clear();
+    }
+  }
+
+  /** The region's client from `clients`, made on first use. */
+  private client<C>(clients: Map<string, C>, region: string, make: (config: { region: string } & ReturnType<AwsClients['common']>) => C): C {
+    let client = clients.get(region);
+    if (!client) {
+      client = make({ region, ...this.common() });
+      clients.set(region, client);
+    }
+    return client;
   }
 }

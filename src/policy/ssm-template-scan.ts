@@ -41,6 +41,16 @@ function placeholderAt(command: string, i: number): { name: string; end: number 
   return m ? { name: m[1]!, end: NAME.lastIndex } : null;
 }
 
+/** Every `{name}` in a string's text (from `from` in the command): none may be substituted there. */
+function placeholdersInString(from: number, body: string, what: string): Placeholder[] {
+  return [...body.matchAll(/\{([a-z_]+)\}/g)].map((m) => ({
+    name: m[1]!,
+    start: from + m.index,
+    end: from + m.index + m[0].length,
+    problem: `is inside a ${what} string; write it outside quotes (its value is quoted for you)`,
+  }));
+}
+
 function scanPosix(command: string): Placeholder[] {
   const found: Placeholder[] = [];
   const stack: { ctx: Context; depth: number }[] = [{ ctx: 'code', depth: 0 }];
@@ -56,11 +66,7 @@ function scanPosix(command: string): Placeholder[] {
     const under = stack.find((s) => s.ctx === 'arith' || s.ctx === 'backtick' || s.ctx === 'param');
     return under ? CONTEXT_PROBLEM[under.ctx as 'arith' | 'backtick' | 'param'] : (heredoc ?? ansiC);
   };
-  const quoted = (from: number, body: string, what: string) => {
-    for (const m of body.matchAll(/\{([a-z_]+)\}/g)) {
-      found.push({ name: m[1]!, start: from + m.index, end: from + m.index + m[0].length, problem: `is inside a ${what} string; write it outside quotes (its value is quoted for you)` });
-    }
-  };
+  const quoted = (from: number, body: string, what: string) => found.push(...placeholdersInString(from, body, what));
   let i = 0;
   while (i < command.length) {
     const ch = command[i]!;
@@ -203,10 +209,7 @@ function scanPowerShell(command: string): Placeholder[] {
         if (PS_SINGLE.has(command[j + 1] ?? '')) j += 1;
         else break;
       }
-      const body = command.slice(i, j + 1);
-      for (const m of body.matchAll(/\{([a-z_]+)\}/g)) {
-        found.push({ name: m[1]!, start: i + m.index, end: i + m.index + m[0].length, problem: "is inside a '...' string; write it outside quotes (its value is quoted for you)" });
-      }
+      found.push(...placeholdersInString(i, command.slice(i, j + 1), "'...'"));
       i = j + 1;
       continue;
     }
